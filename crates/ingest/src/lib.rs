@@ -1,0 +1,1 @@
+//! tapwater-ingest

@@ -1,0 +1,26 @@
+//! Domain types of tapwater, shared by every other crate.
+//!
+//! This crate knows what a dataset, a version, a field, a publisher, a licence and an actor *are*; it knows nothing
+//! about files, databases or HTTP. Everything here is plain data with validation, so the ingest, store, query,
+//! application and server crates can agree on meaning without depending on each other.
+//!
+//! What it does not do: read or write anything, authorize anything (that is `tapwater-app`).
+
+mod dataset;
+mod field;
+mod license;
+mod slug;
+
+pub use dataset::{
+    Actor, Artefact, ArtefactStatus, Dataset, DatasetInput, DatasetPatch, Frequency, OriginalFile, Publisher,
+    Version, VersionSummary,
+};
+pub use field::{ColumnStats, Field, FieldType, TableSchema};
+pub use license::{DEFAULT_LICENSE, License, LICENSES, license_by_id};
+pub use slug::{InvalidSlug, Slug};
+
+/// The time zone of every local (offset-less) date-time tapwater reads: Taiwan.
+///
+/// Taiwanese agencies write local times without an offset; tapwater reads them as Asia/Taipei time (UTC+8, with the
+/// historical daylight-saving years handled by the tz database).
+pub const LOCAL_TIME_ZONE: &str = "Asia/Taipei";
