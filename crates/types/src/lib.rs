@@ -8,15 +8,17 @@
 
 mod dataset;
 mod field;
+mod lang;
 mod license;
 mod slug;
 
 pub use dataset::{
-    Actor, Artefact, ArtefactStatus, Dataset, DatasetInput, DatasetPatch, Frequency, OriginalFile, Publisher,
-    Version, VersionSummary,
+    Actor, Artefact, ArtefactStatus, Dataset, DatasetInput, DatasetPatch, Frequency, OriginalFile, Publisher, Version,
+    VersionSummary,
 };
 pub use field::{ColumnStats, Field, FieldType, TableSchema};
-pub use license::{DEFAULT_LICENSE, License, LICENSES, license_by_id};
+pub use lang::Lang;
+pub use license::{DEFAULT_LICENSE, LICENSES, License, license_by_id};
 pub use slug::{InvalidSlug, Slug};
 
 /// The time zone of every local (offset-less) date-time tapwater reads: Taiwan.
