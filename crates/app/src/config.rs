@@ -1,0 +1,59 @@
+//! The one typed configuration of a tapwater process. The CLI fills it from flags and `TAPWATER_*` environment
+//! variables; tests fill it directly.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use tapwater_query::engine::QueryConfig;
+
+/// Everything a tapwater process needs to know. Defaults give the embedded set-up: SQLite and local files under
+/// `./tapwater-data/`.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where the embedded catalog (`catalog.db`), version files (`files/`), upload staging (`tmp/`) and the
+    /// generated admin token live.
+    pub data_dir: PathBuf,
+    /// Catalog database: `postgres://…` for scale-out, `sqlite://…` for another SQLite file; `None` means
+    /// `<data_dir>/catalog.db`.
+    pub database_url: Option<String>,
+    /// Version storage as an object_store URL (`file:///srv/tapwater`, `memory://`, `s3://bucket/prefix` with the
+    /// `s3` feature); `None` means `<data_dir>/files`.
+    pub storage: Option<String>,
+    /// Token that authorizes writes over HTTP. `None`: read `<data_dir>/admin-token`, generating it on first use.
+    pub admin_token: Option<String>,
+    /// Largest upload accepted, in bytes.
+    pub max_upload_bytes: u64,
+    /// How long the current version of a dataset may be served from memory before the catalog is asked again; a
+    /// version published by another process (the CLI, another server) is served within this delay.
+    pub catalog_refresh: Duration,
+    /// Query engine limits: memory budget for hot tables, SQL time and row limits, response cache size.
+    pub query: QueryConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: PathBuf::from("tapwater-data"),
+            database_url: None,
+            storage: None,
+            admin_token: None,
+            max_upload_bytes: 20 * 1024 * 1024 * 1024,
+            catalog_refresh: Duration::from_millis(500),
+            query: QueryConfig::default(),
+        }
+    }
+}
+
+impl Config {
+    /// The catalog URL actually used.
+    pub fn catalog_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => {
+                let path = self.data_dir.join("catalog.db");
+                let absolute = std::path::absolute(&path).unwrap_or(path);
+                format!("sqlite://{}", absolute.display())
+            }
+        }
+    }
+}

@@ -1,0 +1,310 @@
+//! Publishing: an uploaded file becomes an immutable version.
+//!
+//! The order of steps is what makes a publish safe to interrupt: the upload is staged to a local temporary file
+//! (hashed on the way), converted to Parquet, then the original, the Parquet file and the schema are written to the
+//! version store under a fresh version id, and only then does one catalog transaction make the version current. A
+//! crash, `kill -9` or a bad file at any earlier step leaves the previous version serving; the half-written files
+//! sit under an id no catalog row points to, invisible, and are removed on failure (or by a later clean-up).
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures::{Stream, StreamExt};
+use sha2::{Digest, Sha256};
+use tapwater_ingest::{IngestOptions, IngestPass, IngestProgress, ingest_file, sniff};
+use tapwater_store::{NewVersion, new_version_id};
+use tapwater_types::{Actor, ArtefactStatus, DatasetInput, DatasetPatch, OriginalFile, Version};
+use tokio::io::AsyncWriteExt;
+
+use crate::access::{Action, authorize};
+use crate::catalog::parse_slug;
+use crate::{AppError, Tapwater, staging_dir};
+
+/// A file ready to publish: on local disk, hashed, measured.
+pub struct StagedUpload {
+    location: StagedLocation,
+    pub filename: String,
+    pub sha256: String,
+    pub bytes: u64,
+}
+
+enum StagedLocation {
+    /// An upload we own: deleted when the value is dropped.
+    Temporary(tempfile::TempPath),
+    /// A file the operator named on the command line: read, never touched.
+    Borrowed(PathBuf),
+}
+
+impl StagedUpload {
+    pub fn path(&self) -> &Path {
+        match &self.location {
+            StagedLocation::Temporary(p) => p,
+            StagedLocation::Borrowed(p) => p,
+        }
+    }
+}
+
+/// What to do besides publishing.
+#[derive(Debug, Clone, Default)]
+pub struct PublishOptions {
+    /// Create the dataset with this metadata if it does not exist yet (the CLI's `publish --dataset NEW`).
+    pub create_if_missing: Option<DatasetInput>,
+    /// Update the dataset's metadata in the same operation.
+    pub update: Option<DatasetPatch>,
+}
+
+/// The step a publish is at, for progress bars and job status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PublishStage {
+    Hashing,
+    Inferring,
+    Converting,
+    Storing,
+    Committing,
+}
+
+impl PublishStage {
+    pub fn label(self) -> &'static str {
+        match self {
+            PublishStage::Hashing => "hashing / 計算雜湊",
+            PublishStage::Inferring => "inferring types / 推斷欄位型別",
+            PublishStage::Converting => "converting / 轉換",
+            PublishStage::Storing => "storing / 儲存",
+            PublishStage::Committing => "committing / 提交",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct PublishProgress {
+    pub stage: PublishStage,
+    pub done: u64,
+    pub total: u64,
+}
+
+pub type ProgressFn = Arc<dyn Fn(PublishProgress) + Send + Sync>;
+
+impl Tapwater {
+    /// Streams an upload to a temporary file in the data directory, hashing it and enforcing the size limit. The
+    /// body is never held in memory whole.
+    pub async fn stage_upload<S, E>(&self, filename: &str, mut body: S) -> Result<StagedUpload, AppError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Unpin,
+        E: std::fmt::Display,
+    {
+        let limit = self.inner.config.max_upload_bytes;
+        let temp = tempfile::Builder::new()
+            .prefix("upload-")
+            .tempfile_in(staging_dir(&self.inner.config.data_dir))?
+            .into_temp_path();
+        let mut file = tokio::fs::File::create(&temp).await?;
+        let mut hasher = Sha256::new();
+        let mut bytes = 0u64;
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|e| {
+                AppError::invalid(
+                    "invalid_body",
+                    "file",
+                    format!("The upload was interrupted: {e}"),
+                    format!("上傳中斷：{e}"),
+                )
+            })?;
+            bytes += chunk.len() as u64;
+            if bytes > limit {
+                return Err(AppError::PayloadTooLarge { limit });
+            }
+            hasher.update(&chunk);
+            file.write_all(&chunk).await?;
+        }
+        file.flush().await?;
+        file.sync_all().await?;
+        Ok(StagedUpload {
+            location: StagedLocation::Temporary(temp),
+            filename: sanitize_filename(filename),
+            sha256: hex::encode(hasher.finalize()),
+            bytes,
+        })
+    }
+
+    /// Stages a local file for publishing without copying it (the CLI).
+    pub async fn stage_local_file(&self, path: &Path, progress: ProgressFn) -> Result<StagedUpload, AppError> {
+        let owned = path.to_path_buf();
+        let (sha256, bytes) = tokio::task::spawn_blocking(move || hash_file(&owned, &progress))
+            .await
+            .map_err(|e| AppError::Internal(e.to_string()))??;
+        let filename = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "upload".into());
+        Ok(StagedUpload {
+            location: StagedLocation::Borrowed(path.to_path_buf()),
+            filename: sanitize_filename(&filename),
+            sha256,
+            bytes,
+        })
+    }
+
+    /// Publishes a staged file as a new immutable version of `slug` and makes it current.
+    pub async fn publish_version(
+        &self,
+        actor: &Actor,
+        slug: &str,
+        upload: StagedUpload,
+        options: PublishOptions,
+        progress: ProgressFn,
+    ) -> Result<Arc<Version>, AppError> {
+        authorize(actor, Action::PublishVersion(slug))?;
+        let parsed = parse_slug(slug, "slug")?;
+        if self.inner.catalog.get_dataset(&parsed).await?.is_none() {
+            match options.create_if_missing {
+                Some(input) => {
+                    self.create_dataset(actor, DatasetInput { slug: slug.to_string(), ..input }).await?;
+                }
+                None => return Err(AppError::DatasetNotFound { slug: slug.to_string() }),
+            }
+        }
+        if let Some(patch) = options.update {
+            self.update_dataset(actor, slug, patch).await?;
+        }
+
+        // Refuse formats we cannot read before doing any heavy work.
+        let prefix = read_prefix(upload.path(), 64 * 1024)?;
+        let sniffed = sniff(&prefix)?;
+
+        let version_id = new_version_id();
+        let result = self.write_and_commit(actor, &parsed, &version_id, &upload, sniffed, progress).await;
+        if result.is_err() {
+            // Nothing points at these files; remove them so a failed publish leaves no trace.
+            if let Err(err) = self.inner.blobs.delete_prefix(&version_prefix(&version_id)).await {
+                tracing::warn!(%err, version = %version_id, "could not remove files of a failed publish");
+            }
+        }
+        result
+    }
+
+    async fn write_and_commit(
+        &self,
+        actor: &Actor,
+        slug: &tapwater_types::Slug,
+        version_id: &str,
+        upload: &StagedUpload,
+        sniffed: tapwater_ingest::Sniffed,
+        progress: ProgressFn,
+    ) -> Result<Arc<Version>, AppError> {
+        let staging = staging_dir(&self.inner.config.data_dir);
+        let parquet_path = tempfile::Builder::new().prefix("parquet-").tempfile_in(&staging)?.into_temp_path();
+
+        // Type inference and conversion are CPU-bound and synchronous: keep them off the async workers.
+        let source = upload.path().to_path_buf();
+        let target = parquet_path.to_path_buf();
+        let ingest_progress = progress.clone();
+        let report = tokio::task::spawn_blocking(move || {
+            let out = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&target)?);
+            let mut on_progress = |p: IngestProgress| {
+                let stage = match p.pass {
+                    IngestPass::Inferring => PublishStage::Inferring,
+                    IngestPass::Converting => PublishStage::Converting,
+                };
+                ingest_progress(PublishProgress { stage, done: p.bytes_read, total: p.total_bytes });
+            };
+            ingest_file(&source, out, &IngestOptions::default(), &mut on_progress).map_err(AppError::from)
+        })
+        .await
+        .map_err(|e| AppError::Internal(format!("ingest task: {e}")))??;
+
+        progress(PublishProgress { stage: PublishStage::Storing, done: 0, total: 3 });
+        let prefix = version_prefix(version_id);
+        let original_path = format!("{prefix}original");
+        let data_path = format!("{prefix}data.parquet");
+        self.inner.blobs.put_file(&original_path, upload.path()).await?;
+        progress(PublishProgress { stage: PublishStage::Storing, done: 1, total: 3 });
+        let data_bytes = self.inner.blobs.put_file(&data_path, &parquet_path).await?;
+        progress(PublishProgress { stage: PublishStage::Storing, done: 2, total: 3 });
+        let schema_json = serde_json::to_vec_pretty(&report.schema).map_err(|e| AppError::Internal(e.to_string()))?;
+        self.inner.blobs.put_bytes(&format!("{prefix}schema.json"), Bytes::from(schema_json)).await?;
+        progress(PublishProgress { stage: PublishStage::Storing, done: 3, total: 3 });
+
+        progress(PublishProgress { stage: PublishStage::Committing, done: 0, total: 1 });
+        let new = NewVersion {
+            id: version_id.to_string(),
+            created_at: chrono::Utc::now(),
+            row_count: report.row_count,
+            schema: report.schema,
+            original: OriginalFile {
+                filename: upload.filename.clone(),
+                format: report.sniffed.format_name.to_string(),
+                media_type: report.sniffed.media_type.to_string(),
+                encoding: sniffed.encoding.to_string(),
+                sha256: upload.sha256.clone(),
+                bytes: upload.bytes,
+            },
+            data_path,
+            original_path,
+            data_bytes,
+            stats: report.stats,
+            artefacts: vec![("statistics".to_string(), ArtefactStatus::Ready)],
+            published_by: actor.label().to_string(),
+        };
+        let version = Arc::new(self.inner.catalog.commit_version(slug, &new).await?);
+        progress(PublishProgress { stage: PublishStage::Committing, done: 1, total: 1 });
+        self.forget_current(slug.as_str());
+        tracing::info!(
+            dataset = %slug, seq = version.seq, rows = version.row_count, actor = actor.label(), "version published"
+        );
+
+        // Load the new version into memory in the background so the first query after a publish is fast.
+        let engine = self.inner.engine.clone();
+        let warm = version.clone();
+        tokio::spawn(async move {
+            if let Err(err) = engine.hot_table(&warm).await {
+                tracing::warn!(%err, "could not load the new version into memory");
+            }
+        });
+        Ok(version)
+    }
+}
+
+/// Object-store prefix of everything belonging to one version. Keyed by the version id, never by the dataset slug,
+/// so nothing written for a version ever needs to move or be invalidated.
+pub(crate) fn version_prefix(version_id: &str) -> String {
+    format!("versions/{version_id}/")
+}
+
+fn read_prefix(path: &Path, max: usize) -> Result<Vec<u8>, AppError> {
+    let mut file = std::fs::File::open(path)?;
+    let mut buf = Vec::with_capacity(max);
+    file.by_ref().take(max as u64).read_to_end(&mut buf)?;
+    Ok(buf)
+}
+
+fn hash_file(path: &Path, progress: &ProgressFn) -> Result<(String, u64), AppError> {
+    let mut file = std::fs::File::open(path).map_err(|e| {
+        AppError::invalid(
+            "invalid_body",
+            "file",
+            format!("Cannot read {}: {e}", path.display()),
+            format!("無法讀取 {}：{e}", path.display()),
+        )
+    })?;
+    let total = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut done = 0u64;
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        done += n as u64;
+        progress(PublishProgress { stage: PublishStage::Hashing, done, total });
+    }
+    Ok((hex::encode(hasher.finalize()), done))
+}
+
+/// Keeps only the last path component and drops control characters, so a file name is safe in a
+/// Content-Disposition header.
+fn sanitize_filename(name: &str) -> String {
+    let last = name.rsplit(['/', '\\']).next().unwrap_or(name);
+    let clean: String = last.chars().filter(|c| !c.is_control() && *c != '"').collect();
+    if clean.trim().is_empty() { "upload".to_string() } else { clean }
+}
