@@ -27,7 +27,7 @@ use tapwater_types::Version;
 pub use catalog::{DatasetDetail, DatasetList, DatasetListQuery};
 pub use config::Config;
 pub use error::{AppError, ERROR_CODES, ErrorKind};
-pub use publish::{PublishOptions, PublishProgress, PublishStage, StagedUpload};
+pub use publish::{ProgressFn, PublishOptions, PublishProgress, PublishStage, StagedUpload};
 pub use query::{AggregateAnswer, Download, DownloadFormat, RowsAnswer, SqlAnswer};
 pub use tapwater_types::{Actor, Lang};
 

@@ -33,6 +33,8 @@ pub struct AggregateAnswer {
 pub struct SqlAnswer {
     pub version: Arc<Version>,
     pub output: SqlOutput,
+    /// All result rows in one batch, ready to encode.
+    pub batch: arrow::record_batch::RecordBatch,
 }
 
 /// Formats a whole version can be downloaded in.
@@ -137,7 +139,9 @@ impl Tapwater {
         }
         let resolver = Resolver { app: self, actor, slug, version: version.clone() };
         let output = self.inner.engine.sql(sql, &resolver).await?;
-        Ok(SqlAnswer { version, output })
+        let batch = arrow::compute::concat_batches(&output.schema, &output.batches)
+            .map_err(|e| AppError::Internal(format!("concat SQL result: {e}")))?;
+        Ok(SqlAnswer { version, output, batch })
     }
 
     /// A whole version as a file.

@@ -1,0 +1,56 @@
+//! The OpenAPI 3.1 document, generated from the handlers' annotations.
+
+use axum::Json;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::api;
+use crate::error::{ErrorBody, ErrorDetail};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "tapwater API",
+        description = "Open government data as fast, documented APIs. 開放政府資料 API。\n\n\
+            Errors: every error body is `{\"error\":{\"code\",\"message\",\"param\",\"docs\"}}`; codes are stable and \
+            listed in docs/errors.md. Messages follow `Accept-Language` (zh-TW or English).\n\n\
+            Caching: reads carry `ETag` and `Last-Modified`; send `If-None-Match` to get 304.",
+        license(name = "Apache-2.0")
+    ),
+    paths(
+        api::list_datasets, api::get_dataset, api::create_dataset, api::update_dataset, api::list_licenses,
+        api::list_versions, api::get_version, api::publish_version, api::rows, api::aggregate, api::sql,
+        api::download,
+    ),
+    components(schemas(ErrorBody, ErrorDetail)),
+    modifiers(&AdminToken),
+    tags(
+        (name = "catalog", description = "Datasets, versions and licences"),
+        (name = "data", description = "Rows, aggregates, SQL and downloads"),
+        (name = "publishing", description = "Creating datasets and publishing versions (admin token)"),
+    )
+)]
+pub struct ApiDoc;
+
+struct AdminToken;
+
+impl Modify for AdminToken {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "admin_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "TAPWATER_ADMIN_TOKEN, or the token generated in <data-dir>/admin-token on first start",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+pub async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
