@@ -1,1 +1,290 @@
-fn main() {}
+//! The `tapwater` command: run the server, publish files, look at the catalog.
+//!
+//! Every subcommand works through the application layer (`tapwater-app`) as the system actor, directly on the data
+//! directory or database — so `tapwater publish` works with or without a server running.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use tapwater_app::{Actor, AppError, Config, DatasetListQuery, Lang, PublishOptions, PublishStage, Tapwater};
+use tapwater_types::{DatasetInput, DatasetPatch};
+
+/// tapwater: open government data that flows like tap water — clean, metered, always on.
+/// 開放政府資料平臺。
+#[derive(Parser)]
+#[command(name = "tapwater", version, about, long_about = None)]
+struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Options valid for every subcommand.
+#[derive(Args)]
+struct GlobalArgs {
+    /// Directory for the embedded catalog (catalog.db), version files, staging and the admin token.
+    #[arg(long, global = true, env = "TAPWATER_DATA_DIR", default_value = "tapwater-data")]
+    data_dir: PathBuf,
+    /// Catalog database: postgres://user@host/db for scale-out (default: SQLite in the data directory).
+    #[arg(long, global = true, env = "TAPWATER_DATABASE_URL")]
+    database_url: Option<String>,
+    /// Version storage as an object_store URL: file:///path or memory:// (default: <data-dir>/files).
+    #[arg(long, global = true, env = "TAPWATER_STORAGE")]
+    storage: Option<String>,
+    /// Memory for versions held in RAM, in MiB.
+    #[arg(long, global = true, env = "TAPWATER_MEMORY_BUDGET_MB", default_value_t = 2048)]
+    memory_budget_mb: u64,
+    /// Response cache size in MiB (0 disables it).
+    #[arg(long, global = true, env = "TAPWATER_RESPONSE_CACHE_MB", default_value_t = 256)]
+    response_cache_mb: u64,
+    /// SQL time limit in seconds.
+    #[arg(long, global = true, env = "TAPWATER_SQL_TIMEOUT", default_value_t = 5.0)]
+    sql_timeout: f64,
+    /// Most rows a SQL query returns (more → `truncated: true`).
+    #[arg(long, global = true, env = "TAPWATER_SQL_MAX_ROWS", default_value_t = 10_000)]
+    sql_max_rows: usize,
+    /// Largest upload accepted over HTTP, in MiB.
+    #[arg(long, global = true, env = "TAPWATER_MAX_UPLOAD_MB", default_value_t = 20 * 1024)]
+    max_upload_mb: u64,
+    /// Log filter, e.g. info, tapwater=debug.
+    #[arg(long, global = true, env = "TAPWATER_LOG", default_value = "info")]
+    log: String,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP server (API, docs) — 啟動伺服器.
+    Serve(ServeArgs),
+    /// Publish a file as a new version of a dataset, creating the dataset if needed — 發布資料.
+    Publish(PublishArgs),
+    /// List datasets — 列出資料集.
+    Datasets {
+        /// Words to look for in title, description and tags.
+        #[arg(long)]
+        q: Option<String>,
+    },
+    /// List the licences a dataset can use — 列出授權條款.
+    Licenses,
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "TAPWATER_ADDR", default_value = "127.0.0.1:8080")]
+    addr: SocketAddr,
+    /// Publish the bundled demo datasets (real files from Taiwanese agencies) if they are not there yet.
+    #[arg(long)]
+    demo: bool,
+    /// Token for writes over HTTP (default: generated once into <data-dir>/admin-token).
+    #[arg(long, env = "TAPWATER_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: Option<String>,
+}
+
+#[derive(Args)]
+struct PublishArgs {
+    /// The file to publish (CSV/TSV in UTF-8, JSON array of objects, NDJSON).
+    file: PathBuf,
+    /// Dataset slug (lowercase a-z, 0-9, - and _).
+    #[arg(long)]
+    dataset: String,
+    #[arg(long)]
+    title: Option<String>,
+    #[arg(long)]
+    description: Option<String>,
+    /// Publisher organisation slug, created on first use.
+    #[arg(long)]
+    publisher: Option<String>,
+    /// Publisher display name (when the organisation is created).
+    #[arg(long)]
+    publisher_name: Option<String>,
+    /// Licence id (see `tapwater licenses`); default OGDL-Taiwan-1.0.
+    #[arg(long)]
+    license: Option<String>,
+    /// daily | weekly | monthly | quarterly | yearly | irregular | realtime
+    #[arg(long)]
+    frequency: Option<String>,
+    /// A tag; repeat for several.
+    #[arg(long = "tag")]
+    tags: Vec<String>,
+    /// No progress bar.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&cli.global.log).unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(err) => {
+            eprintln!("tapwater: cannot start the runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let lang = std::env::var("LANG").map(|l| if l.starts_with("zh") { Lang::ZhTw } else { Lang::En }).unwrap_or_default();
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("tapwater: {}", describe(&err, lang));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// One line saying what went wrong: the person-readable message, plus the code for scripts.
+fn describe(err: &AppError, lang: Lang) -> String {
+    match err {
+        AppError::Internal(detail) => format!("{detail} [{}]", err.code()),
+        _ => format!("{} [{}]", err.message(lang), err.code()),
+    }
+}
+
+fn config(global: &GlobalArgs, admin_token: Option<String>) -> Config {
+    let mut config = Config {
+        data_dir: global.data_dir.clone(),
+        database_url: global.database_url.clone().filter(|u| !u.is_empty()),
+        storage: global.storage.clone().filter(|s| !s.is_empty()),
+        admin_token,
+        max_upload_bytes: global.max_upload_mb.saturating_mul(1024 * 1024),
+        ..Config::default()
+    };
+    config.query.memory_budget_bytes = global.memory_budget_mb.saturating_mul(1024 * 1024);
+    config.query.response_cache_bytes = global.response_cache_mb.saturating_mul(1024 * 1024);
+    config.query.sql_timeout = Duration::from_secs_f64(global.sql_timeout.max(0.001));
+    config.query.sql_max_rows = global.sql_max_rows;
+    config
+}
+
+async fn run(cli: Cli) -> Result<(), AppError> {
+    match cli.command {
+        Command::Serve(args) => serve(&cli.global, args).await,
+        Command::Publish(args) => publish(&cli.global, args).await,
+        Command::Datasets { q } => {
+            let app = Tapwater::open(config(&cli.global, None)).await?;
+            let list = app
+                .list_datasets(&Actor::System, DatasetListQuery { q, limit: Some(1000), ..Default::default() })
+                .await?;
+            for d in &list.datasets {
+                let version = d.current_version.map(|v| format!("v{v}")).unwrap_or_else(|| "-".into());
+                println!("{}\t{}\t{}", d.slug, version, d.title);
+            }
+            eprintln!("{} dataset(s)", list.total);
+            Ok(())
+        }
+        Command::Licenses => {
+            for l in tapwater_types::LICENSES {
+                println!("{}\t{}\t{}\t{}", l.id, l.name, l.name_zh, l.url);
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<(), AppError> {
+    let app = Tapwater::open(config(global, args.admin_token)).await?;
+    if args.demo {
+        let published = app.publish_demo(&Actor::System).await?;
+        if !published.is_empty() {
+            tracing::info!(datasets = ?published, "demo datasets published");
+        }
+    }
+    let listener = tokio::net::TcpListener::bind(args.addr)
+        .await
+        .map_err(|e| AppError::Internal(format!("cannot listen on {}: {e}", args.addr)))?;
+    let local = listener.local_addr().map_err(|e| AppError::Internal(e.to_string()))?;
+    eprintln!("tapwater {} listening on http://{local}  ({})", env!("CARGO_PKG_VERSION"), app.describe());
+    eprintln!("  API reference / API 文件: http://{local}/api/v1/docs");
+    if app.config().admin_token.is_none() {
+        eprintln!(
+            "  admin token for writes / 寫入用管理權杖: {}",
+            global.data_dir.join("admin-token").display()
+        );
+    }
+    app.warm_up();
+    tapwater_server::serve(app, listener, tapwater_server::shutdown_signal())
+        .await
+        .map_err(|e| AppError::Internal(format!("server: {e}")))
+}
+
+async fn publish(global: &GlobalArgs, args: PublishArgs) -> Result<(), AppError> {
+    let app = Tapwater::open(config(global, None)).await?;
+    let started = Instant::now();
+    let bar = if args.quiet { ProgressBar::hidden() } else { ProgressBar::new(0) };
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg:<34} [{bar:30}] {bytes}/{total_bytes} ({bytes_per_sec}, {eta})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    let progress_bar = bar.clone();
+    let progress: tapwater_app::ProgressFn = Arc::new(move |p| {
+        if p.stage == PublishStage::Storing || p.stage == PublishStage::Committing {
+            progress_bar.set_message(p.stage.label());
+            return;
+        }
+        progress_bar.set_message(p.stage.label());
+        progress_bar.set_length(p.total);
+        progress_bar.set_position(p.done);
+    });
+    let upload = app.stage_local_file(&args.file, progress.clone()).await?;
+    let has_metadata = args.title.is_some()
+        || args.description.is_some()
+        || args.publisher.is_some()
+        || args.license.is_some()
+        || args.frequency.is_some()
+        || !args.tags.is_empty();
+    let options = PublishOptions {
+        create_if_missing: Some(DatasetInput {
+            slug: args.dataset.clone(),
+            title: args.title.clone(),
+            description: args.description.clone(),
+            publisher: args.publisher.clone(),
+            publisher_name: args.publisher_name.clone(),
+            license: args.license.clone(),
+            frequency: args.frequency.clone(),
+            tags: args.tags.clone(),
+        }),
+        update: has_metadata.then(|| DatasetPatch {
+            title: args.title,
+            description: args.description,
+            publisher: args.publisher,
+            publisher_name: args.publisher_name,
+            license: args.license,
+            frequency: args.frequency,
+            tags: (!args.tags.is_empty()).then_some(args.tags),
+        }),
+    };
+    let result = app.publish_version(&Actor::System, &args.dataset, upload, options, progress).await;
+    bar.finish_and_clear();
+    let version = result.map_err(|e| with_file(e, &args.file))?;
+    println!(
+        "published {} v{}: {} rows, {} columns, {:.2} s",
+        args.dataset,
+        version.seq,
+        version.row_count,
+        version.schema.fields.len(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Prefixes file errors with the file name, so the one error line says where.
+fn with_file(err: AppError, file: &std::path::Path) -> AppError {
+    match err {
+        AppError::Ingest(ingest) => AppError::invalid(
+            ingest.code(),
+            "file",
+            format!("{}: {}", file.display(), ingest.message(Lang::En)),
+            format!("{}：{}", file.display(), ingest.message(Lang::ZhTw)),
+        ),
+        other => other,
+    }
+}

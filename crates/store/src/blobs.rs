@@ -84,9 +84,8 @@ impl Blobs {
         let store = LocalFileSystem::new_with_prefix(&root)
             .map_err(|e| StoreError::Blob(e.to_string()))?
             .with_automatic_cleanup(true);
-        let description = Url::from_directory_path(&root)
-            .map(String::from)
-            .unwrap_or_else(|()| format!("file://{}", root.display()));
+        let description =
+            Url::from_directory_path(&root).map(String::from).unwrap_or_else(|()| format!("file://{}", root.display()));
         Ok(Blobs { store: Arc::new(store), description })
     }
 
@@ -338,7 +337,8 @@ mod tests {
                 blobs.put_bytes(path, Bytes::from_static(b"x")).await.unwrap();
             }
             assert_eq!(blobs.list_dirs("versions").await.unwrap(), ["ab", "abc"]);
-            blobs.delete_prefix("versions/ab").await.unwrap();
+            // A trailing slash, as in `versions/{id}/`, means the same prefix.
+            blobs.delete_prefix("versions/ab/").await.unwrap();
             assert_eq!(blobs.head("versions/ab/data.parquet").await.unwrap(), None);
             assert_eq!(blobs.head("versions/ab/indexes/x.bin").await.unwrap(), None);
             assert_eq!(blobs.head("versions/abc/data.parquet").await.unwrap(), Some(1));
@@ -359,6 +359,7 @@ mod tests {
             blobs.put_bytes("versions/v1/data.parquet", Bytes::from_static(b"p")).await.unwrap();
             blobs.put_bytes("versions/loose-file", Bytes::from_static(b"p")).await.unwrap();
             assert_eq!(blobs.list_dirs("versions").await.unwrap(), ["v1", "v2"]);
+            assert_eq!(blobs.list_dirs("versions/").await.unwrap(), ["v1", "v2"]);
             assert_eq!(blobs.list_dirs("").await.unwrap(), ["versions"]);
         })
         .await;

@@ -251,9 +251,9 @@ struct DatasetRow {
 fn dataset_from_row(row: &AnyRow) -> Result<DatasetRow, StoreError> {
     let frequency = match row.try_get::<Option<String>, _>("frequency")? {
         None => None,
-        Some(text) => Some(
-            Frequency::parse(&text).ok_or_else(|| StoreError::Corrupt(format!("unknown frequency {text:?}")))?,
-        ),
+        Some(text) => {
+            Some(Frequency::parse(&text).ok_or_else(|| StoreError::Corrupt(format!("unknown frequency {text:?}")))?)
+        }
     };
     let publisher = match row.try_get::<Option<String>, _>("publisher_slug")? {
         None => None,
@@ -611,8 +611,11 @@ impl Catalog {
             "SELECT id, title, description, publisher_id, license, frequency FROM datasets WHERE slug = $1{}",
             self.for_update()
         );
-        let row =
-            sqlx::query(AssertSqlSafe(sql)).bind(slug.as_str()).fetch_optional(&mut *tx).await?.ok_or_else(not_found)?;
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(slug.as_str())
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(not_found)?;
         let dataset_id: i64 = row.try_get("id")?;
         let title = update.title.clone().unwrap_or(row.try_get("title")?);
         let description = update.description.clone().unwrap_or(row.try_get("description")?);
@@ -683,8 +686,7 @@ impl Catalog {
                 args.len()
             ));
         }
-        let filter =
-            if conditions.is_empty() { String::new() } else { format!(" WHERE {}", conditions.join(" AND ")) };
+        let filter = if conditions.is_empty() { String::new() } else { format!(" WHERE {}", conditions.join(" AND ")) };
 
         let mut conn = self.pool.acquire().await?;
         let count_sql =

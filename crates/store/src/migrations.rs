@@ -44,7 +44,13 @@ pub(crate) fn migrator(kind: DbKind) -> Migrator {
                 DbKind::Sqlite => step.sqlite,
                 DbKind::Postgres => step.postgres,
             };
-            Migration::new(step.version, Cow::Borrowed(step.description), MigrationType::Simple, sql.into_sql_str(), false)
+            Migration::new(
+                step.version,
+                Cow::Borrowed(step.description),
+                MigrationType::Simple,
+                sql.into_sql_str(),
+                false,
+            )
         })
         .collect();
     Migrator::with_migrations(migrations)

@@ -4,6 +4,10 @@
 //! Every behaviour is one `async fn scenario(catalog: Catalog)` run by [`on_both`] against both databases, so the
 //! two can never drift apart unnoticed.
 
+// The whole file is test code: an `unwrap` here is an assertion (clippy's `allow-unwrap-in-tests` only covers
+// `#[test]` functions, not the scenarios they run).
+#![allow(clippy::unwrap_used)]
+
 use std::collections::HashSet;
 use std::future::Future;
 use std::time::Duration;
@@ -13,9 +17,7 @@ use tapwater_store::testing::{drop_postgres_database, fresh_postgres_database};
 use tapwater_store::{
     Catalog, DatasetQuery, DatasetUpdate, DbKind, NewDataset, NewVersion, StoreError, new_version_id,
 };
-use tapwater_types::{
-    ArtefactStatus, ColumnStats, Field, FieldType, Frequency, OriginalFile, Slug, TableSchema,
-};
+use tapwater_types::{ArtefactStatus, ColumnStats, Field, FieldType, Frequency, OriginalFile, Slug, TableSchema};
 
 const POSTGRES_ENV: &str = "TAPWATER_TEST_POSTGRES_URL";
 
@@ -81,7 +83,9 @@ fn new_version(row_count: u64) -> NewVersion {
         row_count,
         schema: TableSchema {
             fields: vec![
-                Field { name: "行政區".into(), field_type: FieldType::Text, description: Some("鄉鎮市區".into()) },
+                Field {
+                    name: "行政區".into(), field_type: FieldType::Text, description: Some("鄉鎮市區".into())
+                },
                 Field { name: "AQI".into(), field_type: FieldType::Integer, description: None },
                 Field { name: "PM2.5".into(), field_type: FieldType::Decimal, description: None },
             ],
@@ -193,10 +197,7 @@ async fn datasets_are_created_updated_and_read(catalog: Catalog) {
     let error = catalog.update_dataset(&slug("missing"), &DatasetUpdate::default()).await.unwrap_err();
     assert!(matches!(&error, StoreError::NotFound { what } if what == "dataset missing"), "{error:?}");
     let bad_publisher = DatasetUpdate { publisher: Some(Some(slug("nobody"))), ..DatasetUpdate::default() };
-    assert!(matches!(
-        catalog.update_dataset(&new.slug, &bad_publisher).await,
-        Err(StoreError::NotFound { .. })
-    ));
+    assert!(matches!(catalog.update_dataset(&new.slug, &bad_publisher).await, Err(StoreError::NotFound { .. })));
     assert_eq!(catalog.get_dataset(&slug("missing")).await.unwrap(), None);
 }
 
@@ -212,7 +213,9 @@ fn slugs(page: &tapwater_store::DatasetPage) -> Vec<&str> {
 async fn datasets_are_listed_searched_filtered_and_paged(catalog: Catalog) {
     catalog.ensure_publisher(&slug("moenv"), "環境部").await.unwrap();
     catalog.ensure_publisher(&slug("moi"), "內政部").await.unwrap();
-    let specs: [(&str, &str, &str, Option<&str>, &[&str]); 5] = [
+    /// slug, title, description, publisher, tags
+    type Spec<'a> = (&'a str, &'a str, &'a str, Option<&'a str>, &'a [&'a str]);
+    let specs: [Spec; 5] = [
         ("aqi", "空氣品質指標(AQI)", "每小時更新", Some("moenv"), &["空氣", "環境"]),
         ("uv", "紫外線即時監測資料", "UV index", Some("moenv"), &["環境"]),
         ("population", "各村（里）戶籍人口統計月報表", "Population by village", Some("moi"), &["人口"]),
@@ -261,12 +264,9 @@ async fn datasets_are_listed_searched_filtered_and_paged(catalog: Catalog) {
     let by_tag_and_text =
         list(DatasetQuery { tag: Some("環境".into()), text: Some("紫外線".into()), ..DatasetQuery::default() }).await;
     assert_eq!(slugs(&by_tag_and_text), ["uv"]);
-    let combined = list(DatasetQuery {
-        publisher: Some(slug("moenv")),
-        tag: Some("人口".into()),
-        ..DatasetQuery::default()
-    })
-    .await;
+    let combined =
+        list(DatasetQuery { publisher: Some(slug("moenv")), tag: Some("人口".into()), ..DatasetQuery::default() })
+            .await;
     assert_eq!(combined.total, 0);
 
     let page = |limit, offset| DatasetQuery { limit, offset, ..DatasetQuery::default() };
@@ -460,7 +460,10 @@ async fn artefacts_are_inserted_then_updated(catalog: Catalog) {
     catalog.set_artefact(&version.id, "quality", ArtefactStatus::Pending, None).await.unwrap();
     let first = catalog.current_version(&aqi).await.unwrap().unwrap().artefacts;
     assert_eq!(first.len(), 1);
-    assert_eq!((first[0].kind.as_str(), first[0].status, first[0].detail.as_deref()), ("quality", ArtefactStatus::Pending, None));
+    assert_eq!(
+        (first[0].kind.as_str(), first[0].status, first[0].detail.as_deref()),
+        ("quality", ArtefactStatus::Pending, None)
+    );
 
     tokio::time::sleep(Duration::from_millis(3)).await;
     catalog.set_artefact(&version.id, "quality", ArtefactStatus::Failed, Some("欄位 AQI 無法解析")).await.unwrap();
