@@ -44,8 +44,8 @@ pub enum MalformedKind {
     TooManyCells { cells: usize, columns: usize },
     /// Bytes that are not UTF-8 after the first 64 KiB (which the sniffer checked).
     InvalidUtf8,
-    /// A JSON syntax error (the message is serde_json's).
-    JsonSyntax,
+    /// A syntax error, e.g. in JSON (the message says which).
+    Syntax,
     /// A JSON record that is not an object; `index` is 1-based.
     NotAnObject { index: u64 },
     /// JSON that is neither an array of objects nor an object holding one.
@@ -126,7 +126,7 @@ impl IngestError {
                         format!("此列有 {cells} 個欄位值，但標題列只有 {columns} 欄")
                     }
                     MalformedKind::InvalidUtf8 => "含有不是 UTF-8 的位元組".to_string(),
-                    MalformedKind::JsonSyntax => format!("JSON 語法錯誤（{message}）"),
+                    MalformedKind::Syntax => format!("語法錯誤（{message}）"),
                     MalformedKind::NotAnObject { index } => format!("第 {index} 筆資料不是 JSON 物件"),
                     MalformedKind::NoRecords => "JSON 不是物件陣列，也不是包含物件陣列的物件".to_string(),
                     MalformedKind::ChangedDuringIngest => "讀取期間檔案被修改；請重新發布".to_string(),
