@@ -57,9 +57,15 @@ pub enum AppError {
 
 impl From<StoreError> for AppError {
     fn from(err: StoreError) -> Self {
+        // The store names what it did not find ("dataset aqi", "file versions/…"); only a missing or taken dataset is
+        // the caller's business, anything else is an inconsistency on our side.
         match err {
-            StoreError::NotFound { what } => AppError::DatasetNotFound { slug: what },
-            StoreError::Conflict { what } => AppError::DatasetExists { slug: what },
+            StoreError::NotFound { what } if what.starts_with("dataset ") => {
+                AppError::DatasetNotFound { slug: what.trim_start_matches("dataset ").to_string() }
+            }
+            StoreError::Conflict { what } if what.starts_with("dataset ") => {
+                AppError::DatasetExists { slug: what.trim_start_matches("dataset ").to_string() }
+            }
             other => AppError::Internal(other.to_string()),
         }
     }

@@ -258,14 +258,14 @@ impl Value {
     /// Reads `text` as a value of `field_type`, with the parsers ingestion uses.
     pub fn parse(text: &str, field_type: FieldType) -> Option<Value> {
         match field_type {
-            FieldType::Integer => tapwater_ingest::parse_integer(text).map(Value::Int),
-            FieldType::Decimal => tapwater_ingest::parse_decimal(text)
-                .or_else(|| tapwater_ingest::parse_integer(text).map(|i| i as f64))
+            FieldType::Integer => shim::parse_integer(text).map(Value::Int),
+            FieldType::Decimal => shim::parse_decimal(text)
+                .or_else(|| shim::parse_integer(text).map(|i| i as f64))
                 .map(Value::Float),
-            FieldType::Boolean => tapwater_ingest::parse_boolean(text).map(Value::Bool),
-            FieldType::Date => tapwater_ingest::parse_date(text).map(Value::Date),
-            FieldType::Time => tapwater_ingest::parse_time(text).map(Value::Time),
-            FieldType::Datetime => tapwater_ingest::parse_datetime(text).map(Value::Timestamp),
+            FieldType::Boolean => shim::parse_boolean(text).map(Value::Bool),
+            FieldType::Date => shim::parse_date(text).map(Value::Date),
+            FieldType::Time => shim::parse_time(text).map(Value::Time),
+            FieldType::Datetime => shim::parse_datetime(text).map(Value::Timestamp),
             FieldType::Text => Some(Value::Text(text.to_string())),
         }
     }
@@ -281,6 +281,31 @@ impl Value {
             Value::Timestamp(t) => format!("s{t}"),
             Value::Text(s) => format!("x{}:{s}", s.len()),
         }
+    }
+}
+
+// TEMPORARY until tapwater-ingest exports its parsers.
+mod shim {
+    pub fn parse_integer(s: &str) -> Option<i64> {
+        s.parse().ok()
+    }
+    pub fn parse_decimal(s: &str) -> Option<f64> {
+        s.parse().ok()
+    }
+    pub fn parse_boolean(s: &str) -> Option<bool> {
+        s.parse().ok()
+    }
+    pub fn parse_date(s: &str) -> Option<i32> {
+        let d = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?;
+        Some((d - chrono::NaiveDate::from_ymd_opt(1970, 1, 1)?).num_days() as i32)
+    }
+    pub fn parse_time(s: &str) -> Option<i64> {
+        let t = chrono::NaiveTime::parse_from_str(s, "%H:%M:%S").ok()?;
+        Some((t - chrono::NaiveTime::MIN).num_microseconds()?)
+    }
+    pub fn parse_datetime(s: &str) -> Option<i64> {
+        let t = chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S").ok()?;
+        Some(t.and_utc().timestamp_micros() - 8 * 3_600_000_000)
     }
 }
 

@@ -1,0 +1,405 @@
+//! Conversion of text cells to typed Arrow columns, with each column's statistics gathered on the way.
+//!
+//! Statistics use bounded memory: null counts and min/max are running values; distinct values are remembered only
+//! up to [`DISTINCT_LIMIT`], after which the count is given up (`None`) and the set is freed.
+
+use std::collections::HashSet;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
+
+use arrow::array::{
+    ArrayRef, BooleanBuilder, Date32Builder, Float64Builder, Int64Builder, StringBuilder, Time64MicrosecondBuilder,
+    TimestampMicrosecondBuilder,
+};
+use arrow::compute;
+use tapwater_types::{ColumnStats, FieldType, LOCAL_TIME_ZONE};
+
+use crate::value::{self, LocalZone};
+
+/// Distinct counts are exact up to this many values per column.
+pub(crate) const DISTINCT_LIMIT: usize = 10_000;
+
+/// Text bytes reserved per cell of a text column, before the first batch shows the real size.
+const TEXT_BYTES_PER_CELL: usize = 16;
+
+enum Builder {
+    Integer(Int64Builder),
+    Decimal(Float64Builder),
+    Boolean(BooleanBuilder),
+    Date(Date32Builder),
+    Time(Time64MicrosecondBuilder),
+    Datetime(TimestampMicrosecondBuilder),
+    Text(StringBuilder),
+}
+
+impl Builder {
+    fn new(field_type: FieldType, rows: usize, text_bytes: usize) -> Self {
+        match field_type {
+            FieldType::Integer => Builder::Integer(Int64Builder::with_capacity(rows)),
+            FieldType::Decimal => Builder::Decimal(Float64Builder::with_capacity(rows)),
+            FieldType::Boolean => Builder::Boolean(BooleanBuilder::with_capacity(rows)),
+            FieldType::Date => Builder::Date(Date32Builder::with_capacity(rows)),
+            FieldType::Time => Builder::Time(Time64MicrosecondBuilder::with_capacity(rows)),
+            FieldType::Datetime => {
+                Builder::Datetime(TimestampMicrosecondBuilder::with_capacity(rows).with_timezone(LOCAL_TIME_ZONE))
+            }
+            FieldType::Text => Builder::Text(StringBuilder::with_capacity(rows, text_bytes)),
+        }
+    }
+}
+
+/// Running minimum and maximum.
+struct Extremes<T> {
+    min: Option<T>,
+    max: Option<T>,
+}
+
+impl<T> Default for Extremes<T> {
+    fn default() -> Self {
+        Extremes { min: None, max: None }
+    }
+}
+
+impl<T: PartialOrd> Extremes<T> {
+    fn update(&mut self, min: Option<T>, max: Option<T>) {
+        if let Some(v) = min
+            && self.min.as_ref().is_none_or(|m| v < *m)
+        {
+            self.min = Some(v);
+        }
+        if let Some(v) = max
+            && self.max.as_ref().is_none_or(|m| v > *m)
+        {
+            self.max = Some(v);
+        }
+    }
+}
+
+/// Distinct non-null values seen so far, until there are too many to care.
+enum Distinct {
+    /// Integers, dates, times, date-times, booleans and decimals (as bits), all fit 64 bits.
+    Values(HashSet<u64, FastHash>),
+    Texts(HashSet<Box<str>, FastHash>),
+    TooMany,
+}
+
+impl Distinct {
+    #[inline]
+    fn insert_value(&mut self, v: u64) {
+        if let Distinct::Values(set) = self
+            && set.insert(v)
+            && set.len() > DISTINCT_LIMIT
+        {
+            *self = Distinct::TooMany;
+        }
+    }
+
+    #[inline]
+    fn insert_text(&mut self, s: &str) {
+        if let Distinct::Texts(set) = self
+            && !set.contains(s)
+        {
+            set.insert(s.into());
+            if set.len() > DISTINCT_LIMIT {
+                *self = Distinct::TooMany;
+            }
+        }
+    }
+
+    fn count(&self) -> Option<u64> {
+        match self {
+            Distinct::Values(set) => Some(set.len() as u64),
+            Distinct::Texts(set) => Some(set.len() as u64),
+            Distinct::TooMany => None,
+        }
+    }
+}
+
+/// FxHash-style word mixing with a SplitMix64 finaliser: much faster than SipHash for the short keys here, and the
+/// finaliser spreads the low bits that microsecond timestamps (multiples of 10^6) leave at zero. Sets are capped at
+/// [`DISTINCT_LIMIT`] entries, which bounds the cost of any crafted collisions.
+#[derive(Default, Clone, Copy)]
+struct FastHasher(u64);
+
+type FastHash = BuildHasherDefault<FastHasher>;
+
+impl FastHasher {
+    #[inline]
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
+impl Hasher for FastHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut word = [0u8; 8];
+            word[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(word) ^ ((rest.len() as u64) << 59));
+        }
+    }
+
+    #[inline]
+    fn write_u64(&mut self, v: u64) {
+        self.add(v);
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+}
+
+/// Builds one column batch by batch and keeps its statistics.
+pub(crate) struct ColumnConverter {
+    name: String,
+    field_type: FieldType,
+    builder: Builder,
+    batch_rows: usize,
+    null_count: u64,
+    distinct: Distinct,
+    integers: Extremes<i64>,
+    decimals: Extremes<f64>,
+    booleans: Extremes<bool>,
+    texts: Extremes<String>,
+}
+
+impl ColumnConverter {
+    pub(crate) fn new(name: &str, field_type: FieldType, batch_rows: usize) -> Self {
+        let distinct = match field_type {
+            FieldType::Text => Distinct::Texts(HashSet::default()),
+            _ => Distinct::Values(HashSet::default()),
+        };
+        ColumnConverter {
+            name: name.to_string(),
+            field_type,
+            builder: Builder::new(field_type, batch_rows, batch_rows * TEXT_BYTES_PER_CELL),
+            batch_rows,
+            null_count: 0,
+            distinct,
+            integers: Extremes::default(),
+            decimals: Extremes::default(),
+            booleans: Extremes::default(),
+            texts: Extremes::default(),
+        }
+    }
+
+    /// Appends one cell. Returns `false` when the cell does not parse as the column's type, which can only happen if
+    /// the file changed since the inference pass.
+    #[inline]
+    pub(crate) fn push(&mut self, cell: Option<&[u8]>, zone: &mut LocalZone) -> bool {
+        let Some(b) = cell else {
+            self.null_count += 1;
+            match &mut self.builder {
+                Builder::Integer(x) => x.append_null(),
+                Builder::Decimal(x) => x.append_null(),
+                Builder::Boolean(x) => x.append_null(),
+                Builder::Date(x) => x.append_null(),
+                Builder::Time(x) => x.append_null(),
+                Builder::Datetime(x) => x.append_null(),
+                Builder::Text(x) => x.append_null(),
+            }
+            return true;
+        };
+        match &mut self.builder {
+            Builder::Integer(x) => {
+                let Some(v) = value::integer(b) else { return false };
+                x.append_value(v);
+                self.distinct.insert_value(v as u64);
+            }
+            Builder::Decimal(x) => {
+                let Some(v) = value::decimal(b) else { return false };
+                x.append_value(v);
+                // -0.0 and 0.0 are one value.
+                self.distinct.insert_value((v + 0.0).to_bits());
+            }
+            Builder::Boolean(x) => {
+                let Some(v) = value::boolean(b) else { return false };
+                x.append_value(v);
+                self.distinct.insert_value(u64::from(v));
+            }
+            Builder::Date(x) => {
+                let Some(v) = value::date(b) else { return false };
+                x.append_value(v);
+                self.distinct.insert_value(v as u64);
+            }
+            Builder::Time(x) => {
+                let Some(v) = value::time(b) else { return false };
+                x.append_value(v);
+                self.distinct.insert_value(v as u64);
+            }
+            Builder::Datetime(x) => {
+                let Some(v) = value::datetime(b, zone) else { return false };
+                x.append_value(v);
+                self.distinct.insert_value(v as u64);
+            }
+            Builder::Text(x) => {
+                let Ok(s) = std::str::from_utf8(b) else { return false };
+                x.append_value(s);
+                self.distinct.insert_text(s);
+            }
+        }
+        true
+    }
+
+    /// The column's cells since the last call, as an Arrow array; updates min and max.
+    pub(crate) fn finish_batch(&mut self) -> ArrayRef {
+        let text_bytes = match &self.builder {
+            // Size the next batch's text buffer like this one's, so it rarely grows.
+            Builder::Text(x) => x.values_slice().len() + x.values_slice().len() / 8,
+            _ => 0,
+        };
+        let fresh = Builder::new(self.field_type, self.batch_rows, text_bytes);
+        match std::mem::replace(&mut self.builder, fresh) {
+            Builder::Integer(mut x) => {
+                let a = x.finish();
+                self.integers.update(compute::min(&a), compute::max(&a));
+                Arc::new(a)
+            }
+            Builder::Decimal(mut x) => {
+                let a = x.finish();
+                self.decimals.update(compute::min(&a), compute::max(&a));
+                Arc::new(a)
+            }
+            Builder::Boolean(mut x) => {
+                let a = x.finish();
+                self.booleans.update(compute::min_boolean(&a), compute::max_boolean(&a));
+                Arc::new(a)
+            }
+            Builder::Date(mut x) => {
+                let a = x.finish();
+                self.integers.update(compute::min(&a).map(i64::from), compute::max(&a).map(i64::from));
+                Arc::new(a)
+            }
+            Builder::Time(mut x) => {
+                let a = x.finish();
+                self.integers.update(compute::min(&a), compute::max(&a));
+                Arc::new(a)
+            }
+            Builder::Datetime(mut x) => {
+                let a = x.finish();
+                self.integers.update(compute::min(&a), compute::max(&a));
+                Arc::new(a)
+            }
+            Builder::Text(mut x) => {
+                let a = x.finish();
+                let (min, max) = (compute::min_string(&a), compute::max_string(&a));
+                let smaller = min.filter(|m| self.texts.min.as_deref().is_none_or(|cur| *m < cur));
+                let larger = max.filter(|m| self.texts.max.as_deref().is_none_or(|cur| *m > cur));
+                self.texts.update(smaller.map(str::to_string), larger.map(str::to_string));
+                Arc::new(a)
+            }
+        }
+    }
+
+    /// The column's statistics after the last batch.
+    pub(crate) fn stats(&self) -> ColumnStats {
+        let render = |f: &dyn Fn(i64) -> String| (self.integers.min.map(f), self.integers.max.map(f));
+        let (min, max) = match self.field_type {
+            FieldType::Integer => render(&|v| v.to_string()),
+            FieldType::Date => render(&|v| value::render_date(v as i32)),
+            FieldType::Time => render(&value::render_time),
+            FieldType::Datetime => render(&value::render_datetime),
+            FieldType::Decimal => (self.decimals.min.map(value::render_decimal), self.decimals.max.map(value::render_decimal)),
+            FieldType::Boolean => (self.booleans.min.map(|b| b.to_string()), self.booleans.max.map(|b| b.to_string())),
+            FieldType::Text => (self.texts.min.clone(), self.texts.max.clone()),
+        };
+        ColumnStats {
+            name: self.name.clone(),
+            null_count: self.null_count,
+            min,
+            max,
+            distinct_count: self.distinct.count(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stats_of(field_type: FieldType, cells: &[Option<&str>], batch_rows: usize) -> ColumnStats {
+        let mut zone = LocalZone::new();
+        let mut column = ColumnConverter::new("c", field_type, batch_rows);
+        for (i, cell) in cells.iter().enumerate() {
+            assert!(column.push(cell.map(str::as_bytes), &mut zone), "{cell:?}");
+            if (i + 1) % batch_rows == 0 {
+                column.finish_batch();
+            }
+        }
+        column.finish_batch();
+        column.stats()
+    }
+
+    #[test]
+    fn statistics_are_rendered_as_the_api_renders_values() {
+        let s = stats_of(FieldType::Integer, &[Some("5"), None, Some("-3"), Some("5"), Some("12")], 2);
+        assert_eq!((s.null_count, s.min.as_deref(), s.max.as_deref(), s.distinct_count), (1, Some("-3"), Some("12"), Some(3)));
+
+        let s = stats_of(FieldType::Decimal, &[Some("1.50"), Some("-2.5"), Some("1.5"), Some("22.593344")], 3);
+        assert_eq!((s.min.as_deref(), s.max.as_deref(), s.distinct_count), (Some("-2.5"), Some("22.593344"), Some(3)));
+        let s = stats_of(FieldType::Decimal, &[Some("-0"), Some("0"), Some("0.0")], 3);
+        assert_eq!(s.distinct_count, Some(1), "-0 and 0 are one value");
+
+        let s = stats_of(FieldType::Date, &[Some("2016-02-29"), Some("2015-01-01")], 1);
+        assert_eq!((s.min.as_deref(), s.max.as_deref()), (Some("2015-01-01"), Some("2016-02-29")));
+
+        let s = stats_of(FieldType::Time, &[Some("08:20"), Some("23:59:59.5")], 10);
+        assert_eq!((s.min.as_deref(), s.max.as_deref()), (Some("08:20:00"), Some("23:59:59.500000")));
+
+        let s = stats_of(FieldType::Datetime, &[Some("2016-01-01T08:30:00"), Some("2016-01-01T00:00:00Z")], 10);
+        assert_eq!(
+            (s.min.as_deref(), s.max.as_deref()),
+            (Some("2016-01-01T08:00:00+08:00"), Some("2016-01-01T08:30:00+08:00"))
+        );
+
+        let s = stats_of(FieldType::Boolean, &[Some("TRUE"), Some("false"), None], 10);
+        assert_eq!((s.min.as_deref(), s.max.as_deref(), s.null_count), (Some("false"), Some("true"), 1));
+
+        // Text compares by bytes: "Z" < "a" < "三民區" (E4 B8 89) < "鳳山區" (E9 B3 B3).
+        let s = stats_of(FieldType::Text, &[Some("鳳山區"), Some("a"), Some("三民區"), Some("Z"), Some("a")], 2);
+        assert_eq!((s.min.as_deref(), s.max.as_deref(), s.distinct_count), (Some("Z"), Some("鳳山區"), Some(4)));
+
+        let s = stats_of(FieldType::Text, &[None, None], 10);
+        assert_eq!((s.min, s.max, s.null_count, s.distinct_count), (None, None, 2, Some(0)));
+    }
+
+    #[test]
+    fn distinct_count_is_given_up_past_the_limit() {
+        let mut zone = LocalZone::new();
+        let mut ints = ColumnConverter::new("n", FieldType::Integer, 4096);
+        let mut texts = ColumnConverter::new("t", FieldType::Text, 4096);
+        for i in 0..DISTINCT_LIMIT {
+            let s = i.to_string();
+            ints.push(Some(s.as_bytes()), &mut zone);
+            texts.push(Some(s.as_bytes()), &mut zone);
+        }
+        assert_eq!(ints.stats().distinct_count, Some(DISTINCT_LIMIT as u64));
+        assert_eq!(texts.stats().distinct_count, Some(DISTINCT_LIMIT as u64));
+        ints.push(Some(b"-1"), &mut zone);
+        texts.push(Some(b"x"), &mut zone);
+        assert_eq!(ints.stats().distinct_count, None);
+        assert_eq!(texts.stats().distinct_count, None);
+        // Once given up, it stays given up.
+        ints.push(Some(b"5"), &mut zone);
+        assert_eq!(ints.stats().distinct_count, None);
+    }
+
+    #[test]
+    fn a_cell_that_does_not_parse_is_refused_not_dropped() {
+        let mut zone = LocalZone::new();
+        let mut column = ColumnConverter::new("n", FieldType::Integer, 8);
+        assert!(!column.push(Some(b"N/A"), &mut zone));
+    }
+}
