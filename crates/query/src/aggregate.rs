@@ -129,7 +129,7 @@ impl Groups {
             return Groups { ids: None, reps: vec![0], counts: vec![selection.count() as u64] };
         }
         let codes: Vec<GroupCodes<'_>> = columns.iter().map(|c| GroupCodes::new(c, selection)).collect();
-        let product = codes.iter().try_fold(1u128, |p, c| p.checked_mul(c.cardinality as u128));
+        let product = codes.iter().try_fold(1u128, |p, c| p.checked_mul(c.cardinality() as u128));
         let selected = selection.count();
         let mut ids = Vec::with_capacity(selected);
         let mut reps = Vec::new();
@@ -201,7 +201,7 @@ impl Groups {
 /// The mixed-radix combination of the group columns' codes (fits: the caller checked the product).
 #[inline]
 fn combined(codes: &[GroupCodes<'_>], row: usize, k: usize) -> u64 {
-    codes.iter().fold(0u64, |acc, c| acc * c.cardinality as u64 + u64::from(c.code(row, k)))
+    codes.iter().fold(0u64, |acc, c| acc * c.cardinality() as u64 + u64::from(c.code(row, k)))
 }
 
 /// One group column's codes: the dictionary's (by row), or assigned over the selection (by position).

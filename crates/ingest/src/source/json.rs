@@ -36,8 +36,9 @@ const READ_BUFFER: usize = 256 * 1024;
 struct Columns {
     names: ColumnNames,
     by_key: HashMap<String, usize>,
-    /// On the conversion pass the columns are those of the inference pass; a new key means the file changed.
-    frozen: bool,
+    /// On the conversion pass, the columns of the inference pass: keys are discovered again in the same order, and
+    /// a key that does not get the same name at the same position means the file changed.
+    known: Option<Vec<String>>,
     max: usize,
 }
 
@@ -49,36 +50,31 @@ enum KeyProblem {
 
 impl Columns {
     fn new(options: &OpenOptions<'_>) -> Self {
-        let mut columns =
-            Columns { names: ColumnNames::default(), by_key: HashMap::new(), frozen: false, max: options.max_columns };
-        if let Some(known) = options.known_columns {
-            for name in known {
-                columns.add(name);
-            }
-            columns.frozen = true;
+        Columns {
+            names: ColumnNames::default(),
+            by_key: HashMap::new(),
+            known: options.known_columns.map(<[String]>::to_vec),
+            max: options.max_columns,
         }
-        columns
-    }
-
-    fn add(&mut self, key: &str) -> usize {
-        let index = self.names.len();
-        // An empty key gets a `column_N` name like an empty CSV header cell; the key itself still maps to it.
-        self.names.push(key);
-        self.by_key.insert(key.to_string(), index);
-        index
     }
 
     fn index(&mut self, key: &str) -> Result<usize, KeyProblem> {
         if let Some(&i) = self.by_key.get(key) {
             return Ok(i);
         }
-        if self.frozen {
+        let index = self.names.len();
+        if self.known.is_none() && index >= self.max {
+            return Err(KeyProblem::TooMany(index + 1));
+        }
+        // An empty key gets a `column_N` name like an empty CSV header cell; the key itself still maps to it.
+        self.names.push(key);
+        if let Some(known) = &self.known
+            && known.get(index) != self.names.names().get(index)
+        {
             return Err(KeyProblem::Unknown(key.to_string()));
         }
-        if self.names.len() >= self.max {
-            return Err(KeyProblem::TooMany(self.names.len() + 1));
-        }
-        Ok(self.add(key))
+        self.by_key.insert(key.to_string(), index);
+        Ok(index)
     }
 }
 
