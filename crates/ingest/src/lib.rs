@@ -255,7 +255,7 @@ fn convert<W: Write + Send>(
     let mut zone = LocalZone::new();
     let mut rows = 0u64;
     let mut in_batch = 0usize;
-    let mut write_batch = |columns: &mut [ColumnConverter], writer: &mut ArrowWriter<W>| {
+    let write_batch = |columns: &mut [ColumnConverter], writer: &mut ArrowWriter<W>| {
         let arrays = columns.iter_mut().map(ColumnConverter::finish_batch).collect();
         writer.write(&RecordBatch::try_new(arrow_schema.clone(), arrays)?).map_err(IngestError::from)
     };

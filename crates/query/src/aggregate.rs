@@ -325,10 +325,8 @@ fn sum_or_average(
                     }
                 }),
             }
-            let out = sums
-                .iter()
-                .zip(&present)
-                .map(|(s, p)| (*p > 0).then(|| if average { *s / *p as f64 } else { *s }));
+            let out =
+                sums.iter().zip(&present).map(|(s, p)| (*p > 0).then(|| if average { *s / *p as f64 } else { *s }));
             Ok(Arc::new(Float64Array::from_iter(out)))
         }
         _ => Err(QueryError::Internal("sum of a non-numeric column".into())),

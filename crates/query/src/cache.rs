@@ -47,9 +47,7 @@ impl ResponseCache {
             moka::sync::Cache::builder()
                 .max_capacity(max_bytes)
                 // moka weights are u32: a response over 4 GiB is weighed as 4 GiB, far above any sane budget anyway.
-                .weigher(|_key: &String, value: &CachedResponse| {
-                    u32::try_from(value.weight()).unwrap_or(u32::MAX)
-                })
+                .weigher(|_key: &String, value: &CachedResponse| u32::try_from(value.weight()).unwrap_or(u32::MAX))
                 .build()
         });
         ResponseCache { inner, max_bytes }

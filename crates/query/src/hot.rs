@@ -24,11 +24,9 @@ use std::sync::OnceLock;
 
 use arrow::array::{Array, ArrayRef, AsArray, StringArray, UInt32Array};
 use arrow::buffer::{BooleanBuffer, NullBuffer, ScalarBuffer};
-use arrow::datatypes::{
-    DataType, Date32Type, Float64Type, Int64Type, Time64MicrosecondType, TimeUnit, TimestampMicrosecondType,
-};
+use arrow::datatypes::{DataType, Date32Type, Float64Type, Int64Type, Time64MicrosecondType, TimestampMicrosecondType};
 use arrow::record_batch::RecordBatch;
-use tapwater_types::{FieldType, LOCAL_TIME_ZONE, TableSchema};
+use tapwater_types::{FieldType, TableSchema};
 
 use crate::QueryError;
 use crate::params::Value;
@@ -253,14 +251,18 @@ impl TypedColumn {
     fn new(array: &ArrayRef, field_type: FieldType) -> Result<TypedColumn, QueryError> {
         let mismatch = || QueryError::Internal(format!("column of type {:?} is {:?}", field_type, array.data_type()));
         let values = match field_type {
-            FieldType::Integer => OwnedValues::Int(array.as_primitive_opt::<Int64Type>().ok_or_else(mismatch)?.values().clone()),
+            FieldType::Integer => {
+                OwnedValues::Int(array.as_primitive_opt::<Int64Type>().ok_or_else(mismatch)?.values().clone())
+            }
             FieldType::Time => OwnedValues::Int(
                 array.as_primitive_opt::<Time64MicrosecondType>().ok_or_else(mismatch)?.values().clone(),
             ),
             FieldType::Datetime => OwnedValues::Int(
                 array.as_primitive_opt::<TimestampMicrosecondType>().ok_or_else(mismatch)?.values().clone(),
             ),
-            FieldType::Date => OwnedValues::Date(array.as_primitive_opt::<Date32Type>().ok_or_else(mismatch)?.values().clone()),
+            FieldType::Date => {
+                OwnedValues::Date(array.as_primitive_opt::<Date32Type>().ok_or_else(mismatch)?.values().clone())
+            }
             FieldType::Decimal => {
                 OwnedValues::Float(array.as_primitive_opt::<Float64Type>().ok_or_else(mismatch)?.values().clone())
             }
@@ -421,7 +423,7 @@ impl<'a> Column<'a> {
 
 /// Casts columns to the Arrow type their field type maps to, where a reader produced another one.
 fn normalize_batch(schema: &TableSchema, batch: RecordBatch) -> Result<RecordBatch, QueryError> {
-    let wanted: Vec<DataType> = schema.fields.iter().map(|f| arrow_type(f.field_type)).collect();
+    let wanted: Vec<DataType> = schema.fields.iter().map(|f| tapwater_ingest::arrow_type(f.field_type)).collect();
     if batch.columns().iter().zip(&wanted).all(|(a, t)| a.data_type() == t) {
         return Ok(batch);
     }
@@ -429,25 +431,13 @@ fn normalize_batch(schema: &TableSchema, batch: RecordBatch) -> Result<RecordBat
     let mut columns = Vec::with_capacity(wanted.len());
     let mut fields = Vec::with_capacity(wanted.len());
     for ((array, field), t) in batch.columns().iter().zip(batch.schema().fields()).zip(&wanted) {
-        let array = if array.data_type() == t { array.clone() } else { arrow::compute::cast(array, t).map_err(internal)? };
+        let array =
+            if array.data_type() == t { array.clone() } else { arrow::compute::cast(array, t).map_err(internal)? };
         fields.push(field.as_ref().clone().with_data_type(t.clone()).with_nullable(true));
         columns.push(array);
     }
     let arrow_schema = arrow::datatypes::Schema::new_with_metadata(fields, batch.schema().metadata().clone());
     RecordBatch::try_new(std::sync::Arc::new(arrow_schema), columns).map_err(internal)
-}
-
-/// The Arrow type a column of `field_type` is held as.
-pub fn arrow_type(field_type: FieldType) -> DataType {
-    match field_type {
-        FieldType::Integer => DataType::Int64,
-        FieldType::Decimal => DataType::Float64,
-        FieldType::Boolean => DataType::Boolean,
-        FieldType::Date => DataType::Date32,
-        FieldType::Time => DataType::Time64(TimeUnit::Microsecond),
-        FieldType::Datetime => DataType::Timestamp(TimeUnit::Microsecond, Some(LOCAL_TIME_ZONE.into())),
-        FieldType::Text => DataType::Utf8,
-    }
 }
 
 /// (non-decreasing, strictly increasing) over all rows of a column without nulls.
@@ -682,13 +672,9 @@ fn build_permutation(column: &Column<'_>, rows: usize, descending: bool) -> Vec<
         Values::Text(strings) => {
             out.extend(non_null.map(|r| r as u32));
             if descending {
-                out.sort_unstable_by(|&a, &b| {
-                    strings.value(b as usize).cmp(strings.value(a as usize)).then(a.cmp(&b))
-                });
+                out.sort_unstable_by(|&a, &b| strings.value(b as usize).cmp(strings.value(a as usize)).then(a.cmp(&b)));
             } else {
-                out.sort_unstable_by(|&a, &b| {
-                    strings.value(a as usize).cmp(strings.value(b as usize)).then(a.cmp(&b))
-                });
+                out.sort_unstable_by(|&a, &b| strings.value(a as usize).cmp(strings.value(b as usize)).then(a.cmp(&b)));
             }
         }
         _ => {

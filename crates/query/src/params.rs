@@ -258,14 +258,12 @@ impl Value {
     /// Reads `text` as a value of `field_type`, with the parsers ingestion uses.
     pub fn parse(text: &str, field_type: FieldType) -> Option<Value> {
         match field_type {
-            FieldType::Integer => shim::parse_integer(text).map(Value::Int),
-            FieldType::Decimal => shim::parse_decimal(text)
-                .or_else(|| shim::parse_integer(text).map(|i| i as f64))
-                .map(Value::Float),
-            FieldType::Boolean => shim::parse_boolean(text).map(Value::Bool),
-            FieldType::Date => shim::parse_date(text).map(Value::Date),
-            FieldType::Time => shim::parse_time(text).map(Value::Time),
-            FieldType::Datetime => shim::parse_datetime(text).map(Value::Timestamp),
+            FieldType::Integer => tapwater_ingest::parse_integer(text).map(Value::Int),
+            FieldType::Decimal => tapwater_ingest::parse_decimal(text).map(Value::Float),
+            FieldType::Boolean => tapwater_ingest::parse_boolean(text).map(Value::Bool),
+            FieldType::Date => tapwater_ingest::parse_date(text).map(Value::Date),
+            FieldType::Time => tapwater_ingest::parse_time(text).map(Value::Time),
+            FieldType::Datetime => tapwater_ingest::parse_datetime(text).map(Value::Timestamp),
             FieldType::Text => Some(Value::Text(text.to_string())),
         }
     }
@@ -281,31 +279,6 @@ impl Value {
             Value::Timestamp(t) => format!("s{t}"),
             Value::Text(s) => format!("x{}:{s}", s.len()),
         }
-    }
-}
-
-// TEMPORARY until tapwater-ingest exports its parsers.
-mod shim {
-    pub fn parse_integer(s: &str) -> Option<i64> {
-        s.parse().ok()
-    }
-    pub fn parse_decimal(s: &str) -> Option<f64> {
-        s.parse().ok()
-    }
-    pub fn parse_boolean(s: &str) -> Option<bool> {
-        s.parse().ok()
-    }
-    pub fn parse_date(s: &str) -> Option<i32> {
-        let d = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?;
-        Some((d - chrono::NaiveDate::from_ymd_opt(1970, 1, 1)?).num_days() as i32)
-    }
-    pub fn parse_time(s: &str) -> Option<i64> {
-        let t = chrono::NaiveTime::parse_from_str(s, "%H:%M:%S").ok()?;
-        Some((t - chrono::NaiveTime::MIN).num_microseconds()?)
-    }
-    pub fn parse_datetime(s: &str) -> Option<i64> {
-        let t = chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S").ok()?;
-        Some(t.and_utc().timestamp_micros() - 8 * 3_600_000_000)
     }
 }
 
@@ -334,8 +307,8 @@ impl RowQuery {
             match key.as_str() {
                 "_sort" => {
                     for item in list_items(key, value)? {
-                        let (name, descending) =
-                            parse_sort_item(&item.text, item.json).ok_or_else(|| unknown_sort_column(key, &item.text))?;
+                        let (name, descending) = parse_sort_item(&item.text, item.json)
+                            .ok_or_else(|| unknown_sort_column(key, &item.text))?;
                         let column = column_index(schema, key, &name)?;
                         if !query.sort.iter().any(|k| k.column == column) {
                             query.sort.push(SortKey { column, descending });
@@ -559,11 +532,7 @@ struct ListItem {
 fn list_items(param: &str, value: &str) -> Result<Vec<ListItem>, QueryError> {
     let items: Vec<ListItem> = if value.trim_start().starts_with('[') {
         let parsed: Vec<String> = serde_json::from_str(value).map_err(|_| {
-            QueryError::invalid_parameter(
-                param,
-                "not a JSON array of strings",
-                "不是由字串組成的 JSON 陣列",
-            )
+            QueryError::invalid_parameter(param, "not a JSON array of strings", "不是由字串組成的 JSON 陣列")
         })?;
         parsed.into_iter().map(|text| ListItem { text, json: true }).collect()
     } else {
@@ -894,16 +863,10 @@ mod tests {
     #[test]
     fn sort_and_fields() {
         let q = rows(&[("_sort", "行政區,-id"), ("_fields", "id,行政區")]).unwrap();
-        assert_eq!(
-            q.sort,
-            vec![SortKey { column: 1, descending: false }, SortKey { column: 0, descending: true }]
-        );
+        assert_eq!(q.sort, vec![SortKey { column: 1, descending: false }, SortKey { column: 0, descending: true }]);
         assert_eq!(q.fields, Some(vec![0, 1]));
         let q = rows(&[("_sort", r#"["+-x","-人數,男"]"#), ("_fields", r#"["人數,男"]"#)]).unwrap();
-        assert_eq!(
-            q.sort,
-            vec![SortKey { column: 8, descending: false }, SortKey { column: 9, descending: true }]
-        );
+        assert_eq!(q.sort, vec![SortKey { column: 8, descending: false }, SortKey { column: 9, descending: true }]);
         assert_eq!(q.fields, Some(vec![9]));
         assert_eq!(
             rows(&[("_fields", "id,nope")]).unwrap_err(),
@@ -1020,9 +983,7 @@ mod tests {
         // _limit and _fields may change between pages.
         assert!(rows(&[("id__gte", "3"), ("_sort", "-lon"), ("_cursor", &token), ("_limit", "5")]).is_ok());
         assert_eq!(
-            rows(&[("id__gte", "3"), ("_sort", "-lon"), ("_cursor", &token), ("_offset", "5")])
-                .unwrap_err()
-                .param(),
+            rows(&[("id__gte", "3"), ("_sort", "-lon"), ("_cursor", &token), ("_offset", "5")]).unwrap_err().param(),
             Some("_cursor")
         );
     }

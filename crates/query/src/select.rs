@@ -69,10 +69,8 @@ struct SortOrder<'a> {
 
 impl<'a> SortOrder<'a> {
     fn new(table: &'a HotTable, sort: &[SortKey]) -> Result<SortOrder<'a>, QueryError> {
-        let keys = sort
-            .iter()
-            .map(|k| column(table, k.column).map(|c| (c, k.descending)))
-            .collect::<Result<Vec<_>, _>>()?;
+        let keys =
+            sort.iter().map(|k| column(table, k.column).map(|c| (c, k.descending))).collect::<Result<Vec<_>, _>>()?;
         Ok(SortOrder { keys })
     }
 
@@ -430,11 +428,7 @@ pub(crate) fn select<'a>(table: &'a HotTable, filters: &'a [Filter]) -> Result<S
     }
     // The most selective dictionary filter drives, if its rows are few enough.
     let span = hi - lo;
-    let driver = predicates
-        .iter()
-        .enumerate()
-        .filter_map(|(i, p)| p.candidate_count(lo, hi).map(|c| (c, i)))
-        .min();
+    let driver = predicates.iter().enumerate().filter_map(|(i, p)| p.candidate_count(lo, hi).map(|c| (c, i))).min();
     if let Some((count, i)) = driver
         && count <= span / 4
     {
@@ -499,7 +493,9 @@ enum Test<'a> {
     Contains(&'a str),
     StartsWith(&'a str),
     /// The filter is `isnull`: a non-null cell matches iff `negate` (is-not-null).
-    IsNull { negate: bool },
+    IsNull {
+        negate: bool,
+    },
 }
 
 impl Test<'_> {
@@ -619,7 +615,11 @@ impl<'a> Predicate<'a> {
                 column.index.dictionary.as_ref().is_some_and(|d| accept[d.codes[row] as usize])
             }
             Predicate::Cells { column, test } => {
-                if column.is_null(row) { test.matches_null() } else { test.matches(&column.key(row)) }
+                if column.is_null(row) {
+                    test.matches_null()
+                } else {
+                    test.matches(&column.key(row))
+                }
             }
         }
     }

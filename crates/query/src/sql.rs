@@ -169,7 +169,8 @@ impl SqlSandbox {
                 .map_err(|_| QueryError::SqlNotReadOnly)?;
             // One row more than allowed tells whether the result was cut.
             let fetch = limits.max_rows.saturating_add(1);
-            let plan = LogicalPlanBuilder::from(plan).limit(0, Some(fetch)).and_then(|b| b.build()).map_err(map_error)?;
+            let plan =
+                LogicalPlanBuilder::from(plan).limit(0, Some(fetch)).and_then(|b| b.build()).map_err(map_error)?;
             let physical = state.create_physical_plan(&plan).await.map_err(map_error)?;
             let schema = physical.schema();
             let batches = datafusion::physical_plan::collect(physical, state.task_ctx()).await.map_err(map_error)?;
@@ -307,10 +308,9 @@ fn map_error(error: DataFusionError) -> QueryError {
         ),
         DataFusionError::ArrowError(arrow_error, _) => match arrow_error.as_ref() {
             arrow::error::ArrowError::DivideByZero => invalid("division by zero", "除以零"),
-            arrow::error::ArrowError::CastError(_) | arrow::error::ArrowError::ParseError(_) => invalid(
-                "a value could not be converted to the requested type",
-                "有值無法轉換成指定的型別",
-            ),
+            arrow::error::ArrowError::CastError(_) | arrow::error::ArrowError::ParseError(_) => {
+                invalid("a value could not be converted to the requested type", "有值無法轉換成指定的型別")
+            }
             arrow::error::ArrowError::ArithmeticOverflow(_) => invalid("a calculation overflowed", "計算結果溢位"),
             arrow::error::ArrowError::ComputeError(_) | arrow::error::ArrowError::InvalidArgumentError(_) => {
                 execution_failed()

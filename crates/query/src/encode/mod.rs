@@ -39,7 +39,8 @@ pub enum OutputFormat {
 }
 
 impl OutputFormat {
-    pub const ALL: [OutputFormat; 4] = [OutputFormat::Json, OutputFormat::Ndjson, OutputFormat::Csv, OutputFormat::Geojson];
+    pub const ALL: [OutputFormat; 4] =
+        [OutputFormat::Json, OutputFormat::Ndjson, OutputFormat::Csv, OutputFormat::Geojson];
 
     /// The format named in `_format=` (exact, lowercase), if any.
     pub fn from_name(name: &str) -> Option<Self> {
@@ -304,9 +305,8 @@ pub fn encode_page(
         }
         // Types that need converting are converted over the whole array: cut the batch down to the page first
         // so a 100-row page of a million-row SQL result does not convert a million values.
-        let needs_cut = columns.iter().any(|&c| {
-            c < batch.num_columns() && !ColumnWriter::is_direct(batch.column(c).data_type())
-        });
+        let needs_cut =
+            columns.iter().any(|&c| c < batch.num_columns() && !ColumnWriter::is_direct(batch.column(c).data_type()));
         if needs_cut {
             let indices = UInt32Array::from(ids.to_vec());
             let taken = batch

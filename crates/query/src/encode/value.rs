@@ -45,9 +45,18 @@ enum Kind {
     /// Days since the epoch.
     Date32(ScalarBuffer<i32>),
     /// Time of day in units of 10^-digits seconds.
-    Time { values: ScalarBuffer<i64>, per_second: i64, digits: u32 },
+    Time {
+        values: ScalarBuffer<i64>,
+        per_second: i64,
+        digits: u32,
+    },
     /// Since the epoch in units of 10^-digits seconds; with the zone to render in, if any.
-    Timestamp { values: ScalarBuffer<i64>, per_second: i64, digits: u32, tz: Option<Tz> },
+    Timestamp {
+        values: ScalarBuffer<i64>,
+        per_second: i64,
+        digits: u32,
+        tz: Option<Tz>,
+    },
     Utf8(StringArray),
     LargeUtf8(LargeStringArray),
     Utf8View(StringViewArray),
@@ -104,12 +113,13 @@ impl ColumnWriter {
             }
             DataType::Timestamp(unit, tz) => {
                 let (per_second, digits) = unit_scale(unit);
-                let tz = match tz {
-                    Some(name) => Some(name.parse::<Tz>().map_err(|e| {
-                        QueryError::Internal(format!("column has an unknown time zone {name:?}: {e}"))
-                    })?),
-                    None => None,
-                };
+                let tz =
+                    match tz {
+                        Some(name) => Some(name.parse::<Tz>().map_err(|e| {
+                            QueryError::Internal(format!("column has an unknown time zone {name:?}: {e}"))
+                        })?),
+                        None => None,
+                    };
                 let values = match unit {
                     TimeUnit::Second => array.as_primitive::<TimestampSecondType>().values().clone(),
                     TimeUnit::Millisecond => array.as_primitive::<TimestampMillisecondType>().values().clone(),
