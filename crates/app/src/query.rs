@@ -155,8 +155,8 @@ impl Tapwater {
     ) -> Result<Download, AppError> {
         authorize(actor, Action::ReadDataset(slug))?;
         let base = format!("{slug}-v{}", version.seq);
-        let stored = |path: &str, filename: String, media_type: String| async move {
-            let (size, stream) = self.inner.blobs.get_stream(path).await?;
+        let stored = |path: String, filename: String, media_type: String| async move {
+            let (size, stream) = self.inner.blobs.get_stream(&path).await?;
             let stream: BoxStream<'static, Result<Bytes, AppError>> =
                 Box::pin(futures::StreamExt::map(stream, |r| r.map_err(AppError::from)));
             Ok::<Download, AppError>(Download::Stored { size, stream, filename, media_type })
@@ -167,11 +167,11 @@ impl Tapwater {
                     .extension()
                     .map(|e| e.to_string_lossy().into_owned())
                     .unwrap_or_else(|| version.original.format.clone());
-                stored(&version.original_path, format!("{base}-original.{ext}"), version.original.media_type.clone())
+                stored(version.original_path.clone(), format!("{base}-original.{ext}"), version.original.media_type.clone())
                     .await
             }
             DownloadFormat::Parquet => {
-                stored(&version.data_path, format!("{base}.parquet"), "application/vnd.apache.parquet".to_string())
+                stored(version.data_path.clone(), format!("{base}.parquet"), "application/vnd.apache.parquet".to_string())
                     .await
             }
             DownloadFormat::Csv | DownloadFormat::Json | DownloadFormat::Ndjson | DownloadFormat::Geojson => {

@@ -37,6 +37,9 @@ mod sniff;
 mod source;
 mod value;
 
+#[cfg(test)]
+mod tests;
+
 use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;

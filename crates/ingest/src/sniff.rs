@@ -71,7 +71,7 @@ pub fn sniff(prefix: &[u8]) -> Result<Sniffed, IngestError> {
     let text = &text[start..];
     match text[0] {
         b'<' => Err(unsupported_format(markup_kind(text))),
-        b'[' | b'{' if looks_like_json(text) => Ok(json_kind(text)),
+        b'[' | b'{' if opens_json(text) => Ok(json_kind(text)),
         _ => Ok(csv_kind(sniff_delimiter(text))),
     }
     // The readers strip a UTF-8 BOM themselves; the encoding is reported for the version's metadata.
@@ -146,6 +146,9 @@ fn non_utf8_bom(prefix: &[u8]) -> Option<&'static str> {
 /// UTF-16 without a BOM: most NULs sit at odd (LE) or even (BE) positions.
 fn utf16_without_bom(text: &[u8]) -> Option<&'static str> {
     let sample = &text[..text.len().min(4096)];
+    if sample.len() < 16 {
+        return None;
+    }
     let (mut even, mut odd) = (0usize, 0usize);
     for (i, &b) in sample.iter().enumerate() {
         if b == 0 {
@@ -210,24 +213,27 @@ fn markup_kind(text: &[u8]) -> &'static str {
     }
 }
 
-/// The first value parses as JSON (or is cut short by the end of the prefix). A CSV whose header starts with `[`
-/// (`[編號],名稱`) fails here and is read as CSV.
-fn looks_like_json(text: &[u8]) -> bool {
-    let mut values = serde_json::Deserializer::from_slice(text).into_iter::<serde::de::IgnoredAny>();
-    match values.next() {
-        Some(Ok(_)) => true,
-        Some(Err(e)) => e.is_eof(),
-        None => false,
+/// Whether text starting with `[` or `{` opens a JSON value: the next token must be one JSON allows there. A CSV
+/// whose header starts with a bracket (`[編號],名稱`) is not JSON; a JSON file broken further on still is, so its
+/// error names the JSON problem.
+fn opens_json(text: &[u8]) -> bool {
+    let next = text[1..].iter().find(|b| !b.is_ascii_whitespace());
+    match (text[0], next) {
+        (b'{', Some(b'"' | b'}')) => true,
+        (b'[', Some(b'{' | b'[' | b'"' | b']' | b'-' | b'0'..=b'9' | b't' | b'f' | b'n')) => true,
+        (_, None) => true, // `[` alone in the prefix: nothing else it could be
+        _ => false,
     }
 }
 
-/// A top-level array is JSON; an object followed by another value is NDJSON; a lone object is JSON (an envelope).
+/// A top-level array is JSON; an object followed by anything is NDJSON; a lone object is JSON (an envelope, or a
+/// record too large for the prefix).
 fn json_kind(text: &[u8]) -> Sniffed {
     let ndjson = text[0] == b'{' && {
         let mut values = serde_json::Deserializer::from_slice(text).into_iter::<serde::de::IgnoredAny>();
         matches!(values.next(), Some(Ok(_))) && {
             let rest = &text[values.byte_offset()..];
-            rest.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
+            rest.iter().any(|b| !b.is_ascii_whitespace())
         }
     };
     if ndjson {
@@ -345,6 +351,9 @@ mod tests {
         assert_eq!(format_of(b"[{\"a\":1},{\"a\":"), Ok((SourceFormat::Json, "UTF-8")));
         // A CSV header that starts with a bracket is not JSON.
         assert_eq!(format_of("[編號],名稱\n1,2\n".as_bytes()), Ok((COMMA, "UTF-8")));
+        assert_eq!(format_of(b"{x},y\n1,2\n"), Ok((COMMA, "UTF-8")));
+        // JSON broken further on is still JSON, so the reader can say what is wrong.
+        assert_eq!(format_of(b"[\n{\"a\": tru}]"), Ok((SourceFormat::Json, "UTF-8")));
         // One column: no delimiter anywhere.
         assert_eq!(format_of(b"name\nx\ny\n"), Ok((COMMA, "UTF-8")));
     }
@@ -371,7 +380,7 @@ mod tests {
         assert_eq!(format_of(b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1\0\0"), Err("format:xls".into()));
         assert_eq!(format_of(b"%PDF-1.4\n"), Err("format:pdf".into()));
         assert_eq!(format_of(b"\x1F\x8B\x08\0"), Err("format:gzip".into()));
-        assert_eq!(format_of(b"\x01\x02\x00\x03abc"), Err("format:binary".into()));
+        assert_eq!(format_of(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\x01\0"), Err("format:binary".into()));
     }
 
     #[test]
@@ -388,7 +397,7 @@ mod tests {
         assert_eq!(format_of(b"\xFF\xFEa\0,\0b\0"), Err("encoding:UTF-16LE".into()));
         assert_eq!(format_of(b"\xFE\xFF\0a\0,\0b"), Err("encoding:UTF-16BE".into()));
         assert_eq!(format_of(b"\xFF\xFE\0\0a\0\0\0"), Err("encoding:UTF-32LE".into()));
-        assert_eq!(format_of(b"a\0,\0b\0\n\01\0,\02\0\n\0"), Err("encoding:UTF-16LE".into()));
+        assert_eq!(format_of("a,b\n1,2\n三民區,3\n".encode_utf16().flat_map(u16::to_le_bytes).collect::<Vec<_>>().as_slice()), Err("encoding:UTF-16LE".into()));
         // 臺南市 in Big5.
         assert_eq!(format_of(b"\xBB\x4F\xAB\x6E\xA5\xAB,b\n1,2\n"), Err("encoding:Big5".into()));
         assert_eq!(format_of(b"a,b\n\xFF\xFF\xFF,2\n"), Err("encoding:unknown".into()));

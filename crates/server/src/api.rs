@@ -29,6 +29,7 @@ const MAX_CACHED_BODY: usize = 4 * 1024 * 1024;
 // ------------------------------------------------------------------------------------------------ catalog
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[allow(dead_code)] // documents the parameters; the handler reads them from the raw query
 pub struct ListParams {
     /// Words to find in title, description or tags (Chinese works).
     q: Option<String>,
