@@ -112,6 +112,7 @@ impl AppError {
             AppError::DatasetExists { .. } => ErrorKind::Conflict,
             AppError::Unauthorized => ErrorKind::Unauthorized,
             AppError::Forbidden => ErrorKind::Forbidden,
+            AppError::InvalidInput { code: "unsupported_media_type", .. } => ErrorKind::UnsupportedMediaType,
             AppError::InvalidInput { .. } => ErrorKind::Invalid,
             AppError::PayloadTooLarge { .. } => ErrorKind::TooLarge,
             AppError::Ingest(e) => match e {

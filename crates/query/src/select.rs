@@ -159,6 +159,20 @@ fn page_rows(
             return Ok(out);
         }
     }
+    // Several keys: walk the first key's permutation run by run (rows tying on the first key), ordering each run by
+    // the other keys, when the first key's permutation is at hand and the walk is short.
+    if let [(first, _), _, ..] = order.keys.as_slice() {
+        let matches = selection.count();
+        let sort_key = query.sort[0];
+        let ready = first.index.dictionary.is_some() || matches >= n / 16;
+        let walk = (skip.saturating_add(take) as f64) * (n as f64) / (matches.max(1) as f64);
+        if ready && walk <= 2.0 * matches as f64 {
+            let permutation = table
+                .permutation(sort_key.column, sort_key.descending)
+                .ok_or_else(|| QueryError::Internal("permutation".into()))?;
+            return Ok(walk_runs(permutation, selection, order, cursor, skip, take));
+        }
+    }
     // Top-k over the matching rows.
     let mut candidates = selection.to_ids();
     if let Some(c) = cursor {
@@ -172,6 +186,59 @@ fn page_rows(
     }
     candidates.sort_unstable_by(|&a, &b| order.cmp_rows(a, b));
     Ok(candidates.into_iter().skip(skip).take(take).collect())
+}
+
+/// Multi-key order by walking the first key's permutation: each run of rows tying on the first key is filtered by
+/// the selection (and, for the cursor's run, by the cursor) and ordered by the remaining keys, partially when only
+/// a few of its rows are needed.
+fn walk_runs(
+    permutation: &[u32],
+    selection: &Selection<'_>,
+    order: &SortOrder<'_>,
+    cursor: Option<&Cursor>,
+    skip: usize,
+    take: usize,
+) -> Vec<u32> {
+    let Some((first, first_descending)) = order.keys.first() else { return Vec::new() };
+    let cursor_keys: Option<(Vec<Option<Key<'_>>>, u32)> =
+        cursor.map(|c| (c.after_key.iter().map(|v| v.as_ref().map(value_key)).collect(), c.after_row));
+    let mut i = match &cursor_keys {
+        // The start of the run holding the cursor's first key.
+        Some((keys, _)) => permutation.partition_point(|&row| {
+            first.cmp_row_key(row as usize, keys.first().and_then(Option::as_ref), *first_descending) == Ordering::Less
+        }),
+        None => 0,
+    };
+    let mut out = Vec::with_capacity(take.min(4096));
+    let mut skipped = 0;
+    let mut run: Vec<u32> = Vec::new();
+    let mut first_run = true;
+    while i < permutation.len() && out.len() < take {
+        let head = permutation[i] as usize;
+        let end =
+            i + permutation[i..].partition_point(|&row| first.cmp_rows(head, row as usize, false) == Ordering::Equal);
+        run.clear();
+        run.extend(permutation[i..end].iter().copied().filter(|&row| selection.contains(row as usize)));
+        if first_run && let Some((keys, after_row)) = &cursor_keys {
+            run.retain(|&row| order.cmp_cursor(row, keys, *after_row) == Ordering::Greater);
+        }
+        first_run = false;
+        let needed = (skip - skipped) + (take - out.len());
+        if needed < run.len() {
+            run.select_nth_unstable_by(needed - 1, |&a, &b| order.cmp_rows(a, b));
+            run.truncate(needed);
+        }
+        run.sort_unstable_by(|&a, &b| order.cmp_rows(a, b));
+        for &row in &run {
+            if skipped < skip {
+                skipped += 1;
+            } else if out.len() < take {
+                out.push(row);
+            }
+        }
+        i = end.max(i + 1);
+    }
+    out
 }
 
 /// The rows matching a query's filters.
@@ -306,7 +373,7 @@ impl Bits {
             }
             words.push(word);
         }
-        if len % 64 != 0 {
+        if !len.is_multiple_of(64) {
             let base = full * 64;
             let mut word = 0u64;
             for b in 0..len % 64 {

@@ -101,25 +101,30 @@ pub struct DatasetView {
     links: DatasetLinks,
 }
 
+/// Whether a version's table has coordinate columns (so GeoJSON can be offered).
+fn version_has_geo(version: &Version) -> bool {
+    let arrow_fields: Vec<arrow::datatypes::Field> = version
+        .schema
+        .fields
+        .iter()
+        .map(|f| {
+            let dt = match f.field_type {
+                tapwater_types::FieldType::Integer => arrow::datatypes::DataType::Int64,
+                tapwater_types::FieldType::Decimal => arrow::datatypes::DataType::Float64,
+                _ => arrow::datatypes::DataType::Utf8,
+            };
+            arrow::datatypes::Field::new(&f.name, dt, true)
+        })
+        .collect();
+    geo_columns(&arrow::datatypes::Schema::new(arrow_fields)).is_some()
+}
+
 fn links(slug: &str, version: Option<&Version>) -> DatasetLinks {
     let base = format!("/api/v1/datasets/{slug}");
     let mut download = std::collections::BTreeMap::new();
     if let Some(version) = version {
         let mut formats = vec!["csv", "json", "ndjson", "parquet", "original"];
-        let arrow_fields: Vec<arrow::datatypes::Field> = version
-            .schema
-            .fields
-            .iter()
-            .map(|f| {
-                let dt = match f.field_type {
-                    tapwater_types::FieldType::Integer => arrow::datatypes::DataType::Int64,
-                    tapwater_types::FieldType::Decimal => arrow::datatypes::DataType::Float64,
-                    _ => arrow::datatypes::DataType::Utf8,
-                };
-                arrow::datatypes::Field::new(&f.name, dt, true)
-            })
-            .collect();
-        if geo_columns(&arrow::datatypes::Schema::new(arrow_fields)).is_some() {
+        if version_has_geo(version) {
             formats.push("geojson");
         }
         for format in formats {
@@ -554,16 +559,15 @@ pub async fn download(
     if not_modified(&headers, &tag) {
         return Ok(not_modified_response(&tag, pinned));
     }
+    if format == DownloadFormat::Geojson && !version_has_geo(&version) {
+        return Err(ctx.err(geo_required("format")));
+    }
     let download = app.download(&ctx.actor, &slug, version.clone(), format, bom).await.map_err(|e| ctx.err(e))?;
     let (body, filename, media_type, length) = match download {
         Download::Stored { size, stream, filename, media_type } => {
             (Body::from_stream(stream.map(|r| r.map_err(std::io::Error::other))), filename, media_type, Some(size))
         }
         Download::Encoded { chunks, format, filename } => {
-            if format == OutputFormat::Geojson {
-                let schema = app.engine().hot_table(&version).await.map_err(|e| ctx.err(e))?.batch().schema();
-                check_geo(format, &schema).map_err(|e| ctx.err(e))?;
-            }
             (stream_chunks(chunks), filename, format.media_type().to_string(), None)
         }
     };
@@ -605,14 +609,18 @@ fn content_disposition(filename: &str) -> String {
     format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
 }
 
+fn geo_required(param: &str) -> AppError {
+    AppError::invalid(
+        "invalid_format",
+        param,
+        "GeoJSON needs longitude and latitude columns (lon/lat, longitude/latitude, 經度/緯度) in the result.",
+        "GeoJSON 需要結果中有經度與緯度欄位（lon/lat、longitude/latitude、經度/緯度）。",
+    )
+}
+
 fn check_geo(format: OutputFormat, schema: &arrow::datatypes::Schema) -> Result<(), AppError> {
     if format == OutputFormat::Geojson && geo_columns(schema).is_none() {
-        return Err(AppError::invalid(
-            "invalid_format",
-            "_format",
-            "GeoJSON needs longitude and latitude columns (lon/lat, longitude/latitude, 經度/緯度) in the result.",
-            "GeoJSON 需要結果中有經度與緯度欄位（lon/lat、longitude/latitude、經度/緯度）。",
-        ));
+        return Err(geo_required("_format"));
     }
     Ok(())
 }

@@ -9,7 +9,7 @@ use crate::support::*;
 #[tokio::test]
 async fn query_errors_name_the_parameter() {
     let t = spawn_app().await;
-    t.publish_new("d", "d.csv", DISTRICTS_CSV).await;
+    t.publish_new("dd", "d.csv", DISTRICTS_CSV).await;
     let cases: Vec<(Vec<(&str, &str)>, &str, &str)> = vec![
         (vec![("不存在", "1")], "unknown_column", "不存在"),
         (vec![("人數__near", "1")], "unknown_operator", "人數__near"),
@@ -25,25 +25,25 @@ async fn query_errors_name_the_parameter() {
         (vec![("_filters", "not json")], "invalid_parameter", "_filters"),
     ];
     for (pairs, code, param) in cases {
-        let (status, body) = t.get_json(&t.url_with("/api/v1/datasets/d/rows", &pairs)).await;
+        let (status, body) = t.get_json(&t.url_with("/api/v1/datasets/dd/rows", &pairs)).await;
         let error = assert_error(status, &body, StatusCode::BAD_REQUEST, code);
         assert_eq!(error["param"], param, "{pairs:?}: {body}");
     }
     let (status, body) =
-        t.get_json(&t.url_with("/api/v1/datasets/d/aggregate", &[("_sum", "行政區")])).await;
+        t.get_json(&t.url_with("/api/v1/datasets/dd/aggregate", &[("_sum", "行政區")])).await;
     assert_error(status, &body, StatusCode::BAD_REQUEST, "operator_not_applicable");
-    let (status, body) = t.get_json(&t.url("/api/v1/datasets/d/rows?_version=9")).await;
+    let (status, body) = t.get_json(&t.url("/api/v1/datasets/dd/rows?_version=9")).await;
     assert_error(status, &body, StatusCode::NOT_FOUND, "version_not_found");
 }
 
 #[tokio::test]
 async fn a_cursor_is_bound_to_its_query() {
     let t = spawn_app().await;
-    t.publish_new("g", "g.csv", generated_csv(50)).await;
-    let (_, page) = t.get_json(&t.url("/api/v1/datasets/g/rows?_limit=10&_sort=value")).await;
+    t.publish_new("gg", "g.csv", generated_csv(50)).await;
+    let (_, page) = t.get_json(&t.url("/api/v1/datasets/gg/rows?_limit=10&_sort=value")).await;
     let cursor = page["next_cursor"].as_str().unwrap();
     let (status, body) = t
-        .get_json(&t.url_with("/api/v1/datasets/g/rows", &[("_limit", "10"), ("_sort", "-value"), ("_cursor", cursor)]))
+        .get_json(&t.url_with("/api/v1/datasets/gg/rows", &[("_limit", "10"), ("_sort", "-value"), ("_cursor", cursor)]))
         .await;
     assert_error(status, &body, StatusCode::BAD_REQUEST, "invalid_cursor");
 }

@@ -12,9 +12,9 @@ fn ids(body: &Value) -> Vec<i64> {
 #[tokio::test]
 async fn filters_compare_by_column_type_with_chinese_names() {
     let t = spawn_app().await;
-    t.publish_new("d", "d.csv", DISTRICTS_CSV).await;
+    t.publish_new("dd", "d.csv", DISTRICTS_CSV).await;
     let rows = |pairs: Vec<(&'static str, &'static str)>| {
-        let url = t.url_with("/api/v1/datasets/d/rows", &pairs);
+        let url = t.url_with("/api/v1/datasets/dd/rows", &pairs);
         let t = &t;
         async move { t.get_json(&url).await }
     };
@@ -48,22 +48,22 @@ async fn filters_compare_by_column_type_with_chinese_names() {
 #[tokio::test]
 async fn sort_fields_limit_offset_and_values() {
     let t = spawn_app().await;
-    t.publish_new("d", "d.csv", DISTRICTS_CSV).await;
-    let (_, body) = t.get_json(&t.url_with("/api/v1/datasets/d/rows", &[("_sort", "-人數")])).await;
+    t.publish_new("dd", "d.csv", DISTRICTS_CSV).await;
+    let (_, body) = t.get_json(&t.url_with("/api/v1/datasets/dd/rows", &[("_sort", "-人數")])).await;
     // Nulls sort last.
     assert_eq!(ids(&body), vec![5, 3, 1, 2, 4]);
-    let (_, body) = t.get_json(&t.url_with("/api/v1/datasets/d/rows", &[("_sort", "行政區,-編號")])).await;
+    let (_, body) = t.get_json(&t.url_with("/api/v1/datasets/dd/rows", &[("_sort", "行政區,-編號")])).await;
     let districts: Vec<&str> = body["rows"].as_array().unwrap().iter().map(|r| r["行政區"].as_str().unwrap()).collect();
     let mut sorted = districts.clone();
     sorted.sort();
     assert_eq!(districts, sorted);
     let (_, body) = t
-        .get_json(&t.url_with("/api/v1/datasets/d/rows", &[("_fields", "行政區,編號"), ("_limit", "2"), ("_offset", "1")]))
+        .get_json(&t.url_with("/api/v1/datasets/dd/rows", &[("_fields", "行政區,編號"), ("_limit", "2"), ("_offset", "1")]))
         .await;
     assert_eq!(body["rows"], json!([{"行政區": "三民區", "編號": 2}, {"行政區": "苓雅區", "編號": 3}]));
     assert_eq!(body["total"], 5);
     // Values keep their types and text as published.
-    let (_, body) = t.get_json(&t.url("/api/v1/datasets/d/rows?_limit=1")).await;
+    let (_, body) = t.get_json(&t.url("/api/v1/datasets/dd/rows?_limit=1")).await;
     let row = &body["rows"][0];
     assert_eq!(row["日期"], "2020-01-05");
     assert_eq!(row["時間"], "08:30:00");
@@ -88,7 +88,7 @@ async fn keyset_paging_walks_every_row_once() {
         }
         let mut seen = Vec::new();
         let mut url = t.url_with("/api/v1/datasets/gen/rows", &pairs);
-        let mut total = 0;
+        let mut total;
         let mut pages = 0;
         loop {
             let response = t.get(&url).await;
@@ -161,10 +161,10 @@ async fn output_formats() {
 #[tokio::test]
 async fn aggregates_group_count_sum_avg_min_max() {
     let t = spawn_app().await;
-    t.publish_new("d", "d.csv", DISTRICTS_CSV).await;
+    t.publish_new("dd", "d.csv", DISTRICTS_CSV).await;
     let (status, body) = t
         .get_json(&t.url_with(
-            "/api/v1/datasets/d/aggregate",
+            "/api/v1/datasets/dd/aggregate",
             &[("_group", "行政區"), ("_count", "1"), ("_sum", "人數"), ("_max", "日期"), ("_sort", "-count,行政區")],
         ))
         .await;
@@ -179,7 +179,7 @@ async fn aggregates_group_count_sum_avg_min_max() {
     );
     assert_eq!(body["total"], 3);
     let (_, body) = t
-        .get_json(&t.url_with("/api/v1/datasets/d/aggregate", &[("_count", "1"), ("人數__gte", "3"), ("_avg", "比例")]))
+        .get_json(&t.url_with("/api/v1/datasets/dd/aggregate", &[("_count", "1"), ("人數__gte", "3"), ("_avg", "比例")]))
         .await;
     assert_eq!(body["rows"][0]["count"], 3);
     assert_eq!(body["rows"][0]["avg_比例"].as_f64(), Some(1.0));

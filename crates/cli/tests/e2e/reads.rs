@@ -8,8 +8,8 @@ use crate::support::*;
 #[tokio::test]
 async fn etag_gives_304_and_changes_with_the_version() {
     let t = spawn_app().await;
-    t.publish_new("e", "e.csv", "a,b\n1,x\n2,y\n").await;
-    let url = t.url("/api/v1/datasets/e/rows?a__gte=1");
+    t.publish_new("ee", "e.csv", "a,b\n1,x\n2,y\n").await;
+    let url = t.url("/api/v1/datasets/ee/rows?a__gte=1");
     let first = t.get(&url).await;
     assert_eq!(first.status(), StatusCode::OK);
     let etag = first.headers()["etag"].to_str().unwrap().to_string();
@@ -20,17 +20,17 @@ async fn etag_gives_304_and_changes_with_the_version() {
     // Another format or another query is another representation.
     let csv = t.client.get(&url).header("accept", "text/csv").send().await.unwrap();
     assert_ne!(csv.headers()["etag"].to_str().unwrap(), etag);
-    let other = t.get(&t.url("/api/v1/datasets/e/rows?a__gte=2")).await;
+    let other = t.get(&t.url("/api/v1/datasets/ee/rows?a__gte=2")).await;
     assert_ne!(other.headers()["etag"].to_str().unwrap(), etag);
     // A new version: the old validator no longer matches.
-    t.publish("e", "e2.csv", "a,b\n1,x\n").await;
+    t.publish("ee", "e2.csv", "a,b\n1,x\n").await;
     let after = t.client.get(&url).header("if-none-match", &etag).send().await.unwrap();
     assert_eq!(after.status(), StatusCode::OK);
     let body: Value = after.json().await.unwrap();
     assert_eq!(body["total"], 1);
     // Same URL twice gives the same body (second from the response cache).
-    let a = t.get(&t.url("/api/v1/datasets/e/aggregate?_count=1")).await.text().await.unwrap();
-    let b = t.get(&t.url("/api/v1/datasets/e/aggregate?_count=1")).await.text().await.unwrap();
+    let a = t.get(&t.url("/api/v1/datasets/ee/aggregate?_count=1")).await.text().await.unwrap();
+    let b = t.get(&t.url("/api/v1/datasets/ee/aggregate?_count=1")).await.text().await.unwrap();
     assert_eq!(a, b);
 }
 
@@ -99,7 +99,7 @@ async fn sql_time_limit_cancels() {
     let (status, body) = t
         .get_json(&t.url_with(
             "/api/v1/datasets/big/sql",
-            &[("q", "SELECT count(*) FROM data a, data b, data c WHERE a.value + b.value = c.value")],
+            &[("q", "SELECT count(*) FROM data a, data b WHERE (a.value * 31 + b.value) % 97 = 5")],
         ))
         .await;
     assert_error(status, &body, StatusCode::BAD_REQUEST, "query_timeout");
