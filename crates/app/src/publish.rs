@@ -263,6 +263,31 @@ impl Tapwater {
     }
 }
 
+impl Tapwater {
+    /// Removes version files no catalog row points to — left by a publish that was killed before its commit — when
+    /// they are older than `min_age` (younger ones may belong to a publish still running in another process).
+    /// Returns how many versions' files were removed.
+    pub async fn collect_orphans(&self, min_age: std::time::Duration) -> Result<usize, AppError> {
+        let known = self.inner.catalog.all_version_ids().await?;
+        let now = u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap_or(0);
+        let min_age_ms = u64::try_from(min_age.as_millis()).unwrap_or(u64::MAX);
+        let mut removed = 0;
+        for id in self.inner.blobs.list_dirs("versions/").await? {
+            if known.contains(&id) {
+                continue;
+            }
+            let old_enough = tapwater_store::version_id_millis(&id)
+                .is_some_and(|created| now.saturating_sub(created) >= min_age_ms);
+            if old_enough {
+                self.inner.blobs.delete_prefix(&version_prefix(&id)).await?;
+                tracing::info!(version = %id, "removed files of an unfinished publish");
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+}
+
 /// Object-store prefix of everything belonging to one version. Keyed by the version id, never by the dataset slug,
 /// so nothing written for a version ever needs to move or be invalidated.
 pub(crate) fn version_prefix(version_id: &str) -> String {

@@ -71,6 +71,12 @@ enum Command {
     },
     /// List the licences a dataset can use — 列出授權條款.
     Licenses,
+    /// Remove files left by publishes that were killed before they finished — 清除未完成發布的殘留檔案.
+    Gc {
+        /// Only remove leftovers older than this many minutes (a younger one may be a publish still running).
+        #[arg(long, default_value_t = 60)]
+        older_than_minutes: u64,
+    },
 }
 
 #[derive(Args)]
@@ -180,6 +186,12 @@ async fn run(cli: Cli) -> Result<(), AppError> {
             eprintln!("{} dataset(s)", list.total);
             Ok(())
         }
+        Command::Gc { older_than_minutes } => {
+            let app = Tapwater::open(config(&cli.global, None)).await?;
+            let removed = app.collect_orphans(Duration::from_secs(older_than_minutes * 60)).await?;
+            println!("removed the files of {removed} unfinished publish(es)");
+            Ok(())
+        }
         Command::Licenses => {
             for l in tapwater_types::LICENSES {
                 println!("{}\t{}\t{}\t{}", l.id, l.name, l.name_zh, l.url);
@@ -210,6 +222,12 @@ async fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<(), AppError> {
         );
     }
     app.warm_up();
+    let gc = app.clone();
+    tokio::spawn(async move {
+        if let Err(err) = gc.collect_orphans(Duration::from_secs(3600)).await {
+            tracing::warn!(%err, "could not clean up unfinished publishes");
+        }
+    });
     tapwater_server::serve(app, listener, tapwater_server::shutdown_signal())
         .await
         .map_err(|e| AppError::Internal(format!("server: {e}")))

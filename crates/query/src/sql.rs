@@ -172,17 +172,21 @@ impl SqlSandbox {
             let plan =
                 LogicalPlanBuilder::from(plan).limit(0, Some(fetch)).and_then(|b| b.build()).map_err(map_error)?;
             let physical = state.create_physical_plan(&plan).await.map_err(map_error)?;
+            let physical = deadline::guard(physical, started + limits.timeout).map_err(map_error)?;
             let schema = physical.schema();
             let batches = datafusion::physical_plan::collect(physical, state.task_ctx()).await.map_err(map_error)?;
             Ok::<_, QueryError>((schema, batches))
         };
-        // Dropping `work` on timeout drops DataFusion's streams, which abort the tasks they spawned.
+        // Two mechanisms, because DataFusion's operators only yield to the runtime between batches: the
+        // deadline checked between every pair of operators (see [`deadline`]) stops work that never yields, and the
+        // timeout drops the future (aborting DataFusion's spawned tasks) when it is waiting.
+        let timed_out = || {
+            tracing::info!(timeout_s = limits.timeout.as_secs_f64(), "SQL query cancelled at its time limit");
+            QueryError::SqlTimeout { seconds: limits.timeout.as_secs_f64() }
+        };
         let (schema, batches) = match tokio::time::timeout(limits.timeout, work).await {
+            Ok(Err(QueryError::SqlTimeout { .. })) | Err(_) => return Err(timed_out()),
             Ok(result) => result?,
-            Err(_) => {
-                tracing::info!(timeout_s = limits.timeout.as_secs_f64(), "SQL query cancelled at its time limit");
-                return Err(QueryError::SqlTimeout { seconds: limits.timeout.as_secs_f64() });
-            }
         };
         let (batches, row_count, truncated) = cut_rows(batches, limits.max_rows);
         Ok(SqlOutput { batches, schema, row_count, truncated, elapsed: started.elapsed() })
@@ -276,6 +280,10 @@ fn invalid(message: impl Into<String>, message_zh: impl Into<String>) -> QueryEr
 /// wrote may be echoed); DataFusion's text, plans and internals are not.
 fn map_error(error: DataFusionError) -> QueryError {
     let root = innermost(&error);
+    if deadline::is_deadline_error(root) {
+        // The duration is filled in by the caller.
+        return QueryError::SqlTimeout { seconds: 0.0 };
+    }
     match root {
         DataFusionError::SQL(parser_error, _) => syntax_error(parser_error),
         DataFusionError::SchemaError(schema_error, _) => match schema_error.as_ref() {
@@ -392,6 +400,209 @@ fn unknown_function(message: &str) -> Option<(String, Option<String>)> {
         .and_then(|(_, tail)| tail.split_once('\''))
         .map(|(suggestion, _)| suggestion.to_string());
     Some((name.to_string(), suggestion))
+}
+
+/// A hard time limit for DataFusion plans.
+///
+/// DataFusion is cooperative: its operators yield to the Tokio runtime only between batches, and some loop for a
+/// long time without producing one — a nested-loop join whose condition rarely matches works through
+/// `left rows × right batch` pairs per step, which is minutes for two 100k-row tables. Dropping the query future
+/// cannot interrupt that loop, so the CPU would stay busy long after the client got its timeout.
+///
+/// [`guard`] therefore wraps every operator of the physical plan in a [`DeadlineExec`] whose stream checks the
+/// deadline each time a batch is asked for, and fails the query with a deadline error once it has passed; and it
+/// cuts the probe side of nested-loop joins into small batches, so that operator asks often too. The cost is one
+/// clock read per batch per operator.
+mod deadline {
+    use std::any::Any;
+    use std::pin::Pin;
+    use std::sync::Arc;
+    use std::task::{Context, Poll};
+    use std::time::Instant;
+
+    use arrow::datatypes::SchemaRef;
+    use arrow::record_batch::RecordBatch;
+    use datafusion::common::tree_node::TreeNodeRecursion;
+    use datafusion::error::{DataFusionError, Result};
+    use datafusion::execution::{RecordBatchStream, SendableRecordBatchStream, TaskContext};
+    use datafusion::physical_expr::PhysicalExpr;
+    use datafusion::physical_plan::execution_plan::replace_children_if_necessary;
+    use datafusion::physical_plan::joins::NestedLoopJoinExec;
+    use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties};
+    use futures::{Stream, StreamExt};
+
+    /// Pairs of rows a nested-loop join may compare between two deadline checks.
+    const PAIRS_PER_CHECK: usize = 4_000_000;
+    /// Probe batch size when the build side's size is unknown.
+    const DEFAULT_PROBE_ROWS: usize = 64;
+
+    /// The error a guarded stream fails with once the deadline has passed.
+    #[derive(Debug)]
+    struct DeadlineExceeded;
+
+    impl std::fmt::Display for DeadlineExceeded {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("query deadline exceeded")
+        }
+    }
+
+    impl std::error::Error for DeadlineExceeded {}
+
+    pub(super) fn is_deadline_error(error: &DataFusionError) -> bool {
+        matches!(error, DataFusionError::External(inner) if inner.downcast_ref::<DeadlineExceeded>().is_some())
+    }
+
+    /// Wraps every node of `plan` (see the module documentation).
+    pub(super) fn guard(plan: Arc<dyn ExecutionPlan>, deadline: Instant) -> Result<Arc<dyn ExecutionPlan>> {
+        wrap(plan, deadline, None)
+    }
+
+    fn wrap(plan: Arc<dyn ExecutionPlan>, deadline: Instant, slice: Option<usize>) -> Result<Arc<dyn ExecutionPlan>> {
+        let probe_rows = plan.downcast_ref::<NestedLoopJoinExec>().map(|join| {
+            let left_rows = join
+                .left()
+                .partition_statistics(None)
+                .ok()
+                .and_then(|stats| stats.num_rows.get_value().copied())
+                .filter(|&rows| rows > 0);
+            match left_rows {
+                Some(rows) => (PAIRS_PER_CHECK / rows).clamp(16, 8192),
+                None => DEFAULT_PROBE_ROWS,
+            }
+        });
+        let children = plan
+            .children()
+            .into_iter()
+            .enumerate()
+            // The right input is the probe side of DataFusion's nested-loop join.
+            .map(|(i, child)| wrap(Arc::clone(child), deadline, if i == 1 { probe_rows } else { None }))
+            .collect::<Result<Vec<_>>>()?;
+        let plan = if children.is_empty() { plan } else { replace_children_if_necessary(plan, children)? };
+        Ok(Arc::new(DeadlineExec::new(plan, deadline, slice)))
+    }
+
+    /// Passes its input through, checking the deadline before each batch and optionally cutting batches to at most
+    /// `slice` rows (zero-copy slices).
+    #[derive(Debug)]
+    pub(super) struct DeadlineExec {
+        input: Arc<dyn ExecutionPlan>,
+        deadline: Instant,
+        slice: Option<usize>,
+        properties: Arc<PlanProperties>,
+    }
+
+    impl DeadlineExec {
+        fn new(input: Arc<dyn ExecutionPlan>, deadline: Instant, slice: Option<usize>) -> Self {
+            let properties = Arc::clone(input.properties());
+            DeadlineExec { input, deadline, slice, properties }
+        }
+    }
+
+    impl DisplayAs for DeadlineExec {
+        fn fmt_as(&self, _t: DisplayFormatType, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "DeadlineExec")
+        }
+    }
+
+    impl ExecutionPlan for DeadlineExec {
+        fn name(&self) -> &str {
+            "DeadlineExec"
+        }
+
+        fn properties(&self) -> &Arc<PlanProperties> {
+            &self.properties
+        }
+
+        fn maintains_input_order(&self) -> Vec<bool> {
+            vec![true]
+        }
+
+        fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+            vec![&self.input]
+        }
+
+        fn apply_expressions(
+            &self,
+            _f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
+        ) -> Result<TreeNodeRecursion> {
+            Ok(TreeNodeRecursion::Continue)
+        }
+
+        fn with_new_children(self: Arc<Self>, mut children: Vec<Arc<dyn ExecutionPlan>>) -> Result<Arc<dyn ExecutionPlan>> {
+            match (children.pop(), children.is_empty()) {
+                (Some(input), true) => Ok(Arc::new(DeadlineExec::new(input, self.deadline, self.slice))),
+                _ => Err(DataFusionError::Internal("DeadlineExec takes one child".to_string())),
+            }
+        }
+
+        fn execute(&self, partition: usize, context: Arc<TaskContext>) -> Result<SendableRecordBatchStream> {
+            let input = self.input.execute(partition, context)?;
+            Ok(Box::pin(DeadlineStream {
+                schema: input.schema(),
+                input,
+                deadline: self.deadline,
+                slice: self.slice,
+                pending: None,
+                failed: false,
+            }))
+        }
+    }
+
+    struct DeadlineStream {
+        schema: SchemaRef,
+        input: SendableRecordBatchStream,
+        deadline: Instant,
+        slice: Option<usize>,
+        /// The rest of a batch being handed out in slices.
+        pending: Option<RecordBatch>,
+        failed: bool,
+    }
+
+    impl DeadlineStream {
+        fn next_slice(&mut self, batch: RecordBatch) -> RecordBatch {
+            match self.slice {
+                Some(rows) if batch.num_rows() > rows => {
+                    let rest = batch.slice(rows, batch.num_rows() - rows);
+                    self.pending = Some(rest);
+                    batch.slice(0, rows)
+                }
+                _ => batch,
+            }
+        }
+    }
+
+    impl Stream for DeadlineStream {
+        type Item = Result<RecordBatch>;
+
+        fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+            if self.failed {
+                return Poll::Ready(None);
+            }
+            if Instant::now() >= self.deadline {
+                self.failed = true;
+                self.pending = None;
+                return Poll::Ready(Some(Err(DataFusionError::External(Box::new(DeadlineExceeded)))));
+            }
+            if let Some(batch) = self.pending.take() {
+                return Poll::Ready(Some(Ok(self.next_slice(batch))));
+            }
+            match self.input.poll_next_unpin(cx) {
+                Poll::Ready(Some(Ok(batch))) => Poll::Ready(Some(Ok(self.next_slice(batch)))),
+                other => other,
+            }
+        }
+    }
+
+    impl RecordBatchStream for DeadlineStream {
+        fn schema(&self) -> SchemaRef {
+            Arc::clone(&self.schema)
+        }
+    }
+
+    #[allow(dead_code)]
+    fn _assert_any(plan: &DeadlineExec) -> &dyn Any {
+        plan
+    }
 }
 
 #[cfg(test)]

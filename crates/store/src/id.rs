@@ -30,8 +30,32 @@ pub fn new_version_id() -> String {
     id
 }
 
+/// The creation time (Unix milliseconds) written into a version id, or `None` for something that is not an id.
+/// Garbage collection uses it to leave alone the files of a publish that may still be running.
+pub fn version_id_millis(id: &str) -> Option<u64> {
+    if id.len() != TIME_CHARS + RANDOM_CHARS {
+        return None;
+    }
+    let mut millis: u64 = 0;
+    for byte in id.bytes().take(TIME_CHARS) {
+        let digit = ALPHABET.iter().position(|&a| a == byte)? as u64;
+        millis = millis.checked_mul(32)?.checked_add(digit)?;
+    }
+    Some(millis)
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_time_in_an_id_reads_back() {
+        let before = chrono::Utc::now().timestamp_millis() as u64;
+        let id = new_version_id();
+        let after = chrono::Utc::now().timestamp_millis() as u64;
+        let millis = version_id_millis(&id).unwrap();
+        assert!(before <= millis && millis <= after);
+        assert_eq!(version_id_millis("not-an-id"), None);
+    }
+
     use std::collections::HashSet;
 
     use super::*;

@@ -32,7 +32,7 @@ mod time;
 pub use blobs::Blobs;
 pub use catalog::{Catalog, DatasetPage, DatasetQuery, DatasetUpdate, DbKind, NewDataset, NewVersion};
 pub use error::StoreError;
-pub use id::new_version_id;
+pub use id::{new_version_id, version_id_millis};
 
 /// Helpers for tests of this and other crates; not part of the stable API.
 #[doc(hidden)]

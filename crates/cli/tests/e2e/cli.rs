@@ -91,6 +91,11 @@ async fn kill_9_during_a_large_publish_keeps_the_previous_version() {
     assert_eq!(rows["total"], 100, "the previous version still serves");
     let (_, versions) = t.get_json(&t.url("/api/v1/datasets/big/versions")).await;
     assert_eq!(versions.as_array().unwrap().len(), 1, "no half-written version is visible");
+    // The killed publish may have left files under an id no catalog row points to; `tapwater gc` removes them.
+    let gc = tapwater(&t).args(["gc", "--older-than-minutes", "0"]).output().unwrap();
+    assert!(gc.status.success(), "{}", String::from_utf8_lossy(&gc.stderr));
+    let left = std::fs::read_dir(t.data_dir().join("files").join("versions")).unwrap().count();
+    assert_eq!(left, 1, "only the committed version's files remain");
     // And the catalog is not left locked: the next publish goes through.
     let (status, v2) = t.publish("big", "v2.csv", generated_csv(10)).await;
     assert_eq!(status, StatusCode::CREATED, "{v2}");
