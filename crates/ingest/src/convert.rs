@@ -7,10 +7,12 @@ use std::collections::HashSet;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
+use arrow::array::builder::NullBufferBuilder;
 use arrow::array::{
-    ArrayRef, BooleanBuilder, Date32Builder, Float64Builder, Int64Builder, StringBuilder, Time64MicrosecondBuilder,
+    ArrayRef, BooleanBuilder, Date32Builder, Float64Builder, Int64Builder, StringArray, Time64MicrosecondBuilder,
     TimestampMicrosecondBuilder,
 };
+use arrow::buffer::{Buffer, OffsetBuffer, ScalarBuffer};
 use arrow::compute;
 use tapwater_types::{ColumnStats, FieldType, LOCAL_TIME_ZONE};
 
@@ -29,7 +31,50 @@ enum Builder {
     Date(Date32Builder),
     Time(Time64MicrosecondBuilder),
     Datetime(TimestampMicrosecondBuilder),
-    Text(StringBuilder),
+    Text(TextBuilder),
+}
+
+/// A string column built from bytes: UTF-8 is checked once per batch over the whole buffer when the array is made
+/// (`StringArray::try_new`), instead of once per cell.
+struct TextBuilder {
+    values: Vec<u8>,
+    offsets: Vec<i32>,
+    nulls: NullBufferBuilder,
+    /// Span of the previous row's value when it was not null, to skip the distinct-set lookup for repeats.
+    previous: Option<(usize, usize)>,
+}
+
+impl TextBuilder {
+    fn with_capacity(rows: usize, bytes: usize) -> Self {
+        let mut offsets = Vec::with_capacity(rows + 1);
+        offsets.push(0);
+        TextBuilder { values: Vec::with_capacity(bytes), offsets, nulls: NullBufferBuilder::new(rows), previous: None }
+    }
+
+    fn append_null(&mut self) {
+        self.offsets.push(self.offsets.last().copied().unwrap_or(0));
+        self.nulls.append_null();
+        self.previous = None;
+    }
+
+    /// Appends a value; returns whether it repeats the previous row's, or `None` when the batch would pass the
+    /// 2 GiB an Arrow `Utf8` array can address.
+    fn append(&mut self, value: &[u8]) -> Option<bool> {
+        let start = self.values.len();
+        let end = i32::try_from(start + value.len()).ok()?;
+        let repeat = self.previous.is_some_and(|(a, b)| self.values[a..b] == *value);
+        self.values.extend_from_slice(value);
+        self.offsets.push(end);
+        self.nulls.append_non_null();
+        self.previous = Some((start, self.values.len()));
+        Some(repeat)
+    }
+
+    fn finish(self) -> Result<StringArray, arrow::error::ArrowError> {
+        let offsets = OffsetBuffer::new(ScalarBuffer::from(self.offsets));
+        let mut nulls = self.nulls;
+        StringArray::try_new(offsets, Buffer::from_vec(self.values), nulls.finish())
+    }
 }
 
 impl Builder {
@@ -43,7 +88,7 @@ impl Builder {
             FieldType::Datetime => {
                 Builder::Datetime(TimestampMicrosecondBuilder::with_capacity(rows).with_timezone(LOCAL_TIME_ZONE))
             }
-            FieldType::Text => Builder::Text(StringBuilder::with_capacity(rows, text_bytes)),
+            FieldType::Text => Builder::Text(TextBuilder::with_capacity(rows, text_bytes)),
         }
     }
 }
@@ -77,30 +122,43 @@ impl<T: PartialOrd> Extremes<T> {
 
 /// Distinct non-null values seen so far, until there are too many to care.
 enum Distinct {
-    /// Integers, dates, times, date-times, booleans and decimals (as bits), all fit 64 bits.
-    Values(HashSet<u64, FastHash>),
-    Texts(HashSet<Box<str>, FastHash>),
+    /// Integers, dates, times, date-times, booleans and decimals (as bits), all fit 64 bits. `previous` skips the
+    /// lookup for runs of one value (government files are often sorted by district, year …).
+    Values {
+        set: HashSet<u64, FastHash>,
+        previous: Option<u64>,
+    },
+    /// Text, as bytes (checked to be UTF-8 with the batch). Values of up to 16 bytes (most codes and names: 三民區 is
+    /// 9) are packed into two words and their length, so a lookup needs no heap and no `memcmp`.
+    Texts {
+        short: HashSet<(u64, u64, u8), FastHash>,
+        long: HashSet<Box<[u8]>, FastHash>,
+    },
     TooMany,
 }
 
 impl Distinct {
     #[inline]
     fn insert_value(&mut self, v: u64) {
-        if let Distinct::Values(set) = self
-            && set.insert(v)
-            && set.len() > DISTINCT_LIMIT
+        if let Distinct::Values { set, previous } = self
+            && *previous != Some(v)
         {
-            *self = Distinct::TooMany;
+            *previous = Some(v);
+            if set.insert(v) && set.len() > DISTINCT_LIMIT {
+                *self = Distinct::TooMany;
+            }
         }
     }
 
     #[inline]
-    fn insert_text(&mut self, s: &str) {
-        if let Distinct::Texts(set) = self
-            && !set.contains(s)
-        {
-            set.insert(s.into());
-            if set.len() > DISTINCT_LIMIT {
+    fn insert_text(&mut self, s: &[u8]) {
+        if let Distinct::Texts { short, long } = self {
+            let added = match pack_short(s) {
+                Some(packed) => short.insert(packed),
+                None if long.contains(s) => false,
+                None => long.insert(s.into()),
+            };
+            if added && short.len() + long.len() > DISTINCT_LIMIT {
                 *self = Distinct::TooMany;
             }
         }
@@ -108,11 +166,33 @@ impl Distinct {
 
     fn count(&self) -> Option<u64> {
         match self {
-            Distinct::Values(set) => Some(set.len() as u64),
-            Distinct::Texts(set) => Some(set.len() as u64),
+            Distinct::Values { set, .. } => Some(set.len() as u64),
+            Distinct::Texts { short, long } => Some((short.len() + long.len()) as u64),
             Distinct::TooMany => None,
         }
     }
+}
+
+/// Up to 16 bytes as two little-endian words and the length (so `a` and `a\0` differ).
+#[inline]
+fn pack_short(s: &[u8]) -> Option<(u64, u64, u8)> {
+    if s.len() > 16 {
+        return None;
+    }
+    let mut buf = [0u8; 16];
+    buf[..s.len()].copy_from_slice(s);
+    let (lo, hi) = buf.split_at(8);
+    let word = |b: &[u8]| b.try_into().map_or(0, u64::from_le_bytes);
+    Some((word(lo), word(hi), s.len() as u8))
+}
+
+/// Why a cell could not be appended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CellProblem {
+    /// It does not parse as the column's type: the file changed since the inference pass.
+    DoesNotParse,
+    /// Text past what one Arrow batch can hold (2 GiB).
+    TooLarge,
 }
 
 /// FxHash-style word mixing with a SplitMix64 finaliser: much faster than SipHash for the short keys here, and the
@@ -153,6 +233,11 @@ impl Hasher for FastHasher {
     }
 
     #[inline]
+    fn write_u8(&mut self, v: u8) {
+        self.add(u64::from(v));
+    }
+
+    #[inline]
     fn finish(&self) -> u64 {
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -178,8 +263,8 @@ pub(crate) struct ColumnConverter {
 impl ColumnConverter {
     pub(crate) fn new(name: &str, field_type: FieldType, batch_rows: usize) -> Self {
         let distinct = match field_type {
-            FieldType::Text => Distinct::Texts(HashSet::default()),
-            _ => Distinct::Values(HashSet::default()),
+            FieldType::Text => Distinct::Texts { short: HashSet::default(), long: HashSet::default() },
+            _ => Distinct::Values { set: HashSet::default(), previous: None },
         };
         ColumnConverter {
             name: name.to_string(),
@@ -195,10 +280,9 @@ impl ColumnConverter {
         }
     }
 
-    /// Appends one cell. Returns `false` when the cell does not parse as the column's type, which can only happen if
-    /// the file changed since the inference pass.
+    /// Appends one cell.
     #[inline]
-    pub(crate) fn push(&mut self, cell: Option<&[u8]>, zone: &mut LocalZone) -> bool {
+    pub(crate) fn push(&mut self, cell: Option<&[u8]>, zone: &mut LocalZone) -> Result<(), CellProblem> {
         let Some(b) = cell else {
             self.null_count += 1;
             match &mut self.builder {
@@ -210,58 +294,61 @@ impl ColumnConverter {
                 Builder::Datetime(x) => x.append_null(),
                 Builder::Text(x) => x.append_null(),
             }
-            return true;
+            return Ok(());
         };
+        let bad = CellProblem::DoesNotParse;
         match &mut self.builder {
             Builder::Integer(x) => {
-                let Some(v) = value::integer(b) else { return false };
+                let Some(v) = value::integer(b) else { return Err(bad) };
                 x.append_value(v);
                 self.distinct.insert_value(v as u64);
             }
             Builder::Decimal(x) => {
-                let Some(v) = value::decimal(b) else { return false };
+                let Some(v) = value::decimal(b) else { return Err(bad) };
                 x.append_value(v);
                 // -0.0 and 0.0 are one value.
                 self.distinct.insert_value((v + 0.0).to_bits());
             }
             Builder::Boolean(x) => {
-                let Some(v) = value::boolean(b) else { return false };
+                let Some(v) = value::boolean(b) else { return Err(bad) };
                 x.append_value(v);
                 self.distinct.insert_value(u64::from(v));
             }
             Builder::Date(x) => {
-                let Some(v) = value::date(b) else { return false };
+                let Some(v) = value::date(b) else { return Err(bad) };
                 x.append_value(v);
                 self.distinct.insert_value(v as u64);
             }
             Builder::Time(x) => {
-                let Some(v) = value::time(b) else { return false };
+                let Some(v) = value::time(b) else { return Err(bad) };
                 x.append_value(v);
                 self.distinct.insert_value(v as u64);
             }
             Builder::Datetime(x) => {
-                let Some(v) = value::datetime(b, zone) else { return false };
+                let Some(v) = value::datetime(b, zone) else { return Err(bad) };
                 x.append_value(v);
                 self.distinct.insert_value(v as u64);
             }
             Builder::Text(x) => {
-                let Ok(s) = std::str::from_utf8(b) else { return false };
-                x.append_value(s);
-                self.distinct.insert_text(s);
+                let repeat = x.append(b).ok_or(CellProblem::TooLarge)?;
+                if !repeat {
+                    self.distinct.insert_text(b);
+                }
             }
         }
-        true
+        Ok(())
     }
 
-    /// The column's cells since the last call, as an Arrow array; updates min and max.
-    pub(crate) fn finish_batch(&mut self) -> ArrayRef {
+    /// The column's cells since the last call, as an Arrow array; updates min and max. Fails when a text cell is
+    /// not UTF-8 (possible only if the file changed since the inference pass checked every cell).
+    pub(crate) fn finish_batch(&mut self) -> Result<ArrayRef, arrow::error::ArrowError> {
         let text_bytes = match &self.builder {
             // Size the next batch's text buffer like this one's, so it rarely grows.
-            Builder::Text(x) => x.values_slice().len() + x.values_slice().len() / 8,
+            Builder::Text(x) => x.values.len() + x.values.len() / 8,
             _ => 0,
         };
         let fresh = Builder::new(self.field_type, self.batch_rows, text_bytes);
-        match std::mem::replace(&mut self.builder, fresh) {
+        Ok(match std::mem::replace(&mut self.builder, fresh) {
             Builder::Integer(mut x) => {
                 let a = x.finish();
                 self.integers.update(compute::min(&a), compute::max(&a));
@@ -292,15 +379,15 @@ impl ColumnConverter {
                 self.integers.update(compute::min(&a), compute::max(&a));
                 Arc::new(a)
             }
-            Builder::Text(mut x) => {
-                let a = x.finish();
+            Builder::Text(x) => {
+                let a = x.finish()?;
                 let (min, max) = (compute::min_string(&a), compute::max_string(&a));
                 let smaller = min.filter(|m| self.texts.min.as_deref().is_none_or(|cur| *m < cur));
                 let larger = max.filter(|m| self.texts.max.as_deref().is_none_or(|cur| *m > cur));
                 self.texts.update(smaller.map(str::to_string), larger.map(str::to_string));
                 Arc::new(a)
             }
-        }
+        })
     }
 
     /// The column's statistics after the last batch.
@@ -311,7 +398,9 @@ impl ColumnConverter {
             FieldType::Date => render(&|v| value::render_date(v as i32)),
             FieldType::Time => render(&value::render_time),
             FieldType::Datetime => render(&value::render_datetime),
-            FieldType::Decimal => (self.decimals.min.map(value::render_decimal), self.decimals.max.map(value::render_decimal)),
+            FieldType::Decimal => {
+                (self.decimals.min.map(value::render_decimal), self.decimals.max.map(value::render_decimal))
+            }
             FieldType::Boolean => (self.booleans.min.map(|b| b.to_string()), self.booleans.max.map(|b| b.to_string())),
             FieldType::Text => (self.texts.min.clone(), self.texts.max.clone()),
         };
@@ -333,19 +422,22 @@ mod tests {
         let mut zone = LocalZone::new();
         let mut column = ColumnConverter::new("c", field_type, batch_rows);
         for (i, cell) in cells.iter().enumerate() {
-            assert!(column.push(cell.map(str::as_bytes), &mut zone), "{cell:?}");
+            assert_eq!(column.push(cell.map(str::as_bytes), &mut zone), Ok(()), "{cell:?}");
             if (i + 1) % batch_rows == 0 {
-                column.finish_batch();
+                column.finish_batch().unwrap();
             }
         }
-        column.finish_batch();
+        column.finish_batch().unwrap();
         column.stats()
     }
 
     #[test]
     fn statistics_are_rendered_as_the_api_renders_values() {
         let s = stats_of(FieldType::Integer, &[Some("5"), None, Some("-3"), Some("5"), Some("12")], 2);
-        assert_eq!((s.null_count, s.min.as_deref(), s.max.as_deref(), s.distinct_count), (1, Some("-3"), Some("12"), Some(3)));
+        assert_eq!(
+            (s.null_count, s.min.as_deref(), s.max.as_deref(), s.distinct_count),
+            (1, Some("-3"), Some("12"), Some(3))
+        );
 
         let s = stats_of(FieldType::Decimal, &[Some("1.50"), Some("-2.5"), Some("1.5"), Some("22.593344")], 3);
         assert_eq!((s.min.as_deref(), s.max.as_deref(), s.distinct_count), (Some("-2.5"), Some("22.593344"), Some(3)));
@@ -376,23 +468,41 @@ mod tests {
     }
 
     #[test]
+    fn distinct_texts_short_and_long_are_counted_exactly() {
+        let long = "臺南市安南區".repeat(3);
+        let cells = [
+            Some("a"),
+            Some("a\0"),
+            Some("a"),
+            Some("0123456789abcdef"),  // 16 bytes: packed
+            Some("0123456789abcdefg"), // 17 bytes: kept whole
+            Some("0123456789abcdefg"),
+            Some(long.as_str()),
+            Some(long.as_str()),
+            Some("b"),
+            Some("a"),
+        ];
+        assert_eq!(stats_of(FieldType::Text, &cells, 3).distinct_count, Some(6));
+    }
+
+    #[test]
     fn distinct_count_is_given_up_past_the_limit() {
         let mut zone = LocalZone::new();
         let mut ints = ColumnConverter::new("n", FieldType::Integer, 4096);
         let mut texts = ColumnConverter::new("t", FieldType::Text, 4096);
         for i in 0..DISTINCT_LIMIT {
             let s = i.to_string();
-            ints.push(Some(s.as_bytes()), &mut zone);
-            texts.push(Some(s.as_bytes()), &mut zone);
+            ints.push(Some(s.as_bytes()), &mut zone).unwrap();
+            texts.push(Some(s.as_bytes()), &mut zone).unwrap();
         }
         assert_eq!(ints.stats().distinct_count, Some(DISTINCT_LIMIT as u64));
         assert_eq!(texts.stats().distinct_count, Some(DISTINCT_LIMIT as u64));
-        ints.push(Some(b"-1"), &mut zone);
-        texts.push(Some(b"x"), &mut zone);
+        ints.push(Some(b"-1"), &mut zone).unwrap();
+        texts.push(Some(b"x"), &mut zone).unwrap();
         assert_eq!(ints.stats().distinct_count, None);
         assert_eq!(texts.stats().distinct_count, None);
         // Once given up, it stays given up.
-        ints.push(Some(b"5"), &mut zone);
+        ints.push(Some(b"5"), &mut zone).unwrap();
         assert_eq!(ints.stats().distinct_count, None);
     }
 
@@ -400,6 +510,14 @@ mod tests {
     fn a_cell_that_does_not_parse_is_refused_not_dropped() {
         let mut zone = LocalZone::new();
         let mut column = ColumnConverter::new("n", FieldType::Integer, 8);
-        assert!(!column.push(Some(b"N/A"), &mut zone));
+        assert_eq!(column.push(Some(b"N/A"), &mut zone), Err(CellProblem::DoesNotParse));
+    }
+
+    #[test]
+    fn text_that_is_not_utf8_fails_the_batch() {
+        let mut zone = LocalZone::new();
+        let mut column = ColumnConverter::new("t", FieldType::Text, 8);
+        column.push(Some(b"caf\xE9"), &mut zone).unwrap();
+        assert!(column.finish_batch().is_err());
     }
 }

@@ -52,10 +52,17 @@ pub enum MalformedKind {
     NoRecords,
     /// The file changed between the inference pass and the conversion pass.
     ChangedDuringIngest,
+    /// One cell holds more text than a table can (2 GiB).
+    CellTooLarge,
 }
 
 impl IngestError {
-    pub(crate) fn malformed(line: u64, column: Option<String>, kind: MalformedKind, message: impl Into<String>) -> Self {
+    pub(crate) fn malformed(
+        line: u64,
+        column: Option<String>,
+        kind: MalformedKind,
+        message: impl Into<String>,
+    ) -> Self {
         IngestError::Malformed { line, column, message: message.into(), kind }
     }
 
@@ -130,6 +137,7 @@ impl IngestError {
                     MalformedKind::NotAnObject { index } => format!("第 {index} 筆資料不是 JSON 物件"),
                     MalformedKind::NoRecords => "JSON 不是物件陣列，也不是包含物件陣列的物件".to_string(),
                     MalformedKind::ChangedDuringIngest => "讀取期間檔案被修改；請重新發布".to_string(),
+                    MalformedKind::CellTooLarge => "此欄位值超過 2 GiB".to_string(),
                 };
                 format!("檔案格式錯誤，位於第 {line} 行{column}：{what}。")
             }
@@ -214,7 +222,10 @@ mod tests {
     #[test]
     fn malformed_messages_say_where() {
         let e = IngestError::too_many_cells(4, 5, 3);
-        assert_eq!(e.message(Lang::En), "The file is malformed at line 4: this row has 5 cells but the header has 3 columns.");
+        assert_eq!(
+            e.message(Lang::En),
+            "The file is malformed at line 4: this row has 5 cells but the header has 3 columns."
+        );
         assert_eq!(e.message(Lang::ZhTw), "檔案格式錯誤，位於第 4 行：此列有 5 個欄位值，但標題列只有 3 欄。");
         let e = IngestError::malformed(7, Some("地址".into()), MalformedKind::InvalidUtf8, "not UTF-8");
         assert!(e.message(Lang::En).contains("line 7, column \"地址\""));

@@ -82,7 +82,7 @@ fn unsupported_format(detected: &str) -> IngestError {
     IngestError::UnsupportedFormat {
         detected: detected.to_string(),
         message: format!(
-            "{detected} files are not read yet: spreadsheets, HTML tables, XML and ZIP arrive with the ingestion issue"
+            "{detected} files are not read for now: spreadsheets, HTML tables, XML and ZIP arrive with the ingestion issue"
         ),
     }
 }
@@ -91,7 +91,8 @@ fn unsupported_encoding(detected: &str) -> IngestError {
     IngestError::UnsupportedEncoding {
         detected: detected.to_string(),
         message: format!(
-            "only UTF-8 is read yet; {detected} decoding (Big5/CP950, UTF-16) arrives with the ingestion issue"
+            "the file is not UTF-8 (it looks like {detected}); only UTF-8 is read for now, other encodings arrive with \
+             the ingestion issue"
         ),
     }
 }
@@ -152,11 +153,7 @@ fn utf16_without_bom(text: &[u8]) -> Option<&'static str> {
     let (mut even, mut odd) = (0usize, 0usize);
     for (i, &b) in sample.iter().enumerate() {
         if b == 0 {
-            if i % 2 == 0 {
-                even += 1
-            } else {
-                odd += 1
-            }
+            if i % 2 == 0 { even += 1 } else { odd += 1 }
         }
     }
     let half = sample.len() / 2;
@@ -397,7 +394,10 @@ mod tests {
         assert_eq!(format_of(b"\xFF\xFEa\0,\0b\0"), Err("encoding:UTF-16LE".into()));
         assert_eq!(format_of(b"\xFE\xFF\0a\0,\0b"), Err("encoding:UTF-16BE".into()));
         assert_eq!(format_of(b"\xFF\xFE\0\0a\0\0\0"), Err("encoding:UTF-32LE".into()));
-        assert_eq!(format_of("a,b\n1,2\n三民區,3\n".encode_utf16().flat_map(u16::to_le_bytes).collect::<Vec<_>>().as_slice()), Err("encoding:UTF-16LE".into()));
+        assert_eq!(
+            format_of("a,b\n1,2\n三民區,3\n".encode_utf16().flat_map(u16::to_le_bytes).collect::<Vec<_>>().as_slice()),
+            Err("encoding:UTF-16LE".into())
+        );
         // 臺南市 in Big5.
         assert_eq!(format_of(b"\xBB\x4F\xAB\x6E\xA5\xAB,b\n1,2\n"), Err("encoding:Big5".into()));
         assert_eq!(format_of(b"a,b\n\xFF\xFF\xFF,2\n"), Err("encoding:unknown".into()));

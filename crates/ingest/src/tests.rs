@@ -194,7 +194,10 @@ fn round_trip_keeps_types_values_schema_and_page_index() {
     assert!(t.metadata.offset_index().is_some_and(|o| !o.is_empty()));
     for column in t.metadata.row_group(0).columns() {
         assert!(column.statistics().is_some(), "{}", column.column_path());
-        assert_eq!(column.compression(), parquet::basic::Compression::ZSTD(parquet::basic::ZstdLevel::try_new(1).unwrap()));
+        assert_eq!(
+            column.compression(),
+            parquet::basic::Compression::ZSTD(parquet::basic::ZstdLevel::try_new(1).unwrap())
+        );
     }
 
     // Column statistics as the API renders values.
@@ -404,11 +407,14 @@ fn json_numbers_keep_their_text_when_the_column_is_text() {
 
 #[test]
 fn json_envelope_records_are_found() {
-    let t = ingest(r#"{"success": true, "totalCount": 2, "meta": {"x": [1, 2]}, "items": [{"a": 1}, {"a": 2}], "after": 1}"#);
+    let t = ingest(
+        r#"{"success": true, "totalCount": 2, "meta": {"x": [1, 2]}, "items": [{"a": 1}, {"a": 2}], "after": 1}"#,
+    );
     assert_eq!(t.report.row_count, 2);
     assert_eq!(t.types(), [("a", FieldType::Integer)]);
     // CKAN's datastore_search answer nests the records one level down.
-    let t = ingest(r#"{"help": "…", "success": true, "result": {"fields": [], "records": [{"_id": 1, "區": "三民區"}]}}"#);
+    let t =
+        ingest(r#"{"help": "…", "success": true, "result": {"fields": [], "records": [{"_id": 1, "區": "三民區"}]}}"#);
     assert_eq!(t.texts("區"), [s("三民區")]);
 }
 
@@ -545,7 +551,8 @@ fn real_moi_village_births_codes_with_leading_zeros_stay_text() {
     assert_eq!(t.type_of("區域別代碼"), FieldType::Text);
     assert_eq!(t.type_of("區域別"), FieldType::Text);
     assert_eq!(t.type_of("村里名稱"), FieldType::Text);
-    for count in ["出生數", "出生數-男", "死亡數", "結婚對數_異性", "結婚對數_同性_女", "離婚對數_同性_男"] {
+    for count in ["出生數", "出生數-男", "死亡數", "結婚對數_異性", "結婚對數_同性_女", "離婚對數_同性_男"]
+    {
         assert_eq!(t.type_of(count), FieldType::Integer, "{count}");
     }
     let codes = t.texts("區域別代碼");

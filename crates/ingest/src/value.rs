@@ -177,11 +177,7 @@ pub(crate) fn is_decimal(b: &[u8]) -> bool {
 
 pub(crate) fn decimal(b: &[u8]) -> Option<f64> {
     let shape = decimal_shape(b)?;
-    if shape.needs_range_check {
-        decimal_in_range(b, &shape)
-    } else {
-        to_f64(b)
-    }
+    if shape.needs_range_check { decimal_in_range(b, &shape) } else { to_f64(b) }
 }
 
 fn decimal_in_range(b: &[u8], shape: &DecimalShape) -> Option<f64> {
@@ -271,10 +267,9 @@ fn fraction(b: &[u8], max_digits: usize) -> Option<(u32, usize)> {
     if b[6.min(n)..n].iter().any(|&c| c != b'0') {
         return None; // nanoseconds would be lost
     }
-    let mut micros = 0;
-    for i in 0..6 {
-        micros = micros * 10 + if i < n { u32::from(b[i] - b'0') } else { 0 };
-    }
+    // Read the first 6 digits, padding a shorter fraction with zeros: `.5` is 500 000 µs.
+    let micros =
+        b[..n.min(6)].iter().fold(0, |acc, &c| acc * 10 + u32::from(c - b'0')) * 10u32.pow((6 - n.min(6)) as u32);
     Some((micros, n))
 }
 

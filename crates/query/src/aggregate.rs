@@ -14,7 +14,8 @@
 
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, Float64Array, Int64Array, UInt32Array};
+use arrow::array::{ArrayRef, AsArray, Float64Array, Int64Array, UInt32Array};
+use arrow::datatypes::UInt32Type;
 use arrow::compute::{SortColumn, SortOptions};
 use arrow::datatypes::{Field, Schema};
 use arrow::record_batch::{RecordBatch, RecordBatchOptions};
@@ -50,7 +51,7 @@ pub fn aggregate(table: &HotTable, query: &AggregateQuery) -> Result<AggregateOu
     let mut fields: Vec<Field> = Vec::new();
     let mut arrays: Vec<ArrayRef> = Vec::new();
     let internal = |e: arrow::error::ArrowError| QueryError::Internal(format!("aggregate: {e}"));
-    let reps = UInt32Array::from(groups.reps.clone());
+    let reps = UInt32Array::from(groups.live.iter().map(|s| groups.reps[*s as usize]).collect::<Vec<u32>>());
     for (column, index) in group_columns.iter().zip(&query.group) {
         let array = arrow::compute::take(column.array.as_ref(), &reps, None).map_err(internal)?;
         fields.push(Field::new(&schema.fields[*index].name, array.data_type().clone(), true));
@@ -58,16 +59,21 @@ pub fn aggregate(table: &HotTable, query: &AggregateQuery) -> Result<AggregateOu
     }
     for measure in &query.measures {
         let array: ArrayRef = match *measure {
-            Measure::Count => Arc::new(Int64Array::from_iter_values(groups.counts.iter().map(|c| *c as i64))),
+            Measure::Count => groups
+                .narrow(Arc::new(Int64Array::from_iter_values(groups.counts.iter().map(|c| *c as i64))))
+                .map_err(internal)?,
             Measure::Sum(c) | Measure::Avg(c) => {
                 let column = table.column(c).ok_or_else(|| QueryError::Internal(format!("column {c}")))?;
                 let average = matches!(measure, Measure::Avg(_));
-                sum_or_average(&selection, &groups, &column, average, &schema.fields[c].name)?
+                let sums = sum_or_average(&selection, &groups, &column, average, &schema.fields[c].name)?;
+                groups.narrow(sums).map_err(internal)?
             }
             Measure::Min(c) | Measure::Max(c) => {
                 let column = table.column(c).ok_or_else(|| QueryError::Internal(format!("column {c}")))?;
                 let best = extreme_rows(&selection, &groups, &column, matches!(measure, Measure::Max(_)));
-                arrow::compute::take(column.array.as_ref(), &best, None).map_err(internal)?
+                let best = groups.narrow(Arc::new(best)).map_err(internal)?;
+                arrow::compute::take(column.array.as_ref(), best.as_primitive::<UInt32Type>(), None)
+                    .map_err(internal)?
             }
         };
         fields.push(Field::new(measure.output_name(schema), array.data_type().clone(), true));
@@ -108,30 +114,85 @@ pub fn aggregate(table: &HotTable, query: &AggregateQuery) -> Result<AggregateOu
     Ok(AggregateOutput { batch, total_groups: group_count as u64 })
 }
 
-/// Group membership of the selected rows.
-struct Groups {
-    /// Group id of the k-th selected row (in selection order); `None` when there is one group for everything.
-    ids: Option<Vec<u32>>,
-    /// A row of each group (for the group columns' values).
-    reps: Vec<u32>,
-    /// Rows per group.
+/// Group membership of the selected rows. Measures accumulate per *slot*; the groups are the slots holding rows
+/// (`live`). With dictionary group columns a slot is the combination of codes itself (no lookup per row); otherwise
+/// slots are numbered in order of first appearance.
+struct Groups<'a> {
+    slots: Slots<'a>,
+    /// Number of slots: measure accumulators have this length.
+    slot_count: usize,
+    /// Rows per slot.
     counts: Vec<u64>,
+    /// A row of each slot (`u32::MAX` for an empty slot), for the group columns' values.
+    reps: Vec<u32>,
+    /// The slots that are groups, ascending.
+    live: Vec<u32>,
 }
 
-impl Groups {
-    fn len(&self) -> usize {
-        self.counts.len()
-    }
+/// How a selected row finds its slot.
+enum Slots<'a> {
+    /// No group columns: one group.
+    One,
+    /// One dictionary column: the slot is the code.
+    Codes(&'a [u32]),
+    /// Several dictionary columns with few combinations: the slot is Σ code × stride.
+    Dense(Vec<(&'a [u32], usize)>),
+    /// The slot of the k-th selected row (in selection order).
+    Assigned(Vec<u32>),
+}
 
-    fn build(selection: &Selection<'_>, columns: &[Column<'_>]) -> Groups {
+impl<'a> Groups<'a> {
+    fn build(selection: &Selection<'_>, columns: &[Column<'a>]) -> Groups<'a> {
         if columns.is_empty() {
             // One group, even over no rows (`count` 0), as SQL's aggregate without GROUP BY.
-            return Groups { ids: None, reps: vec![0], counts: vec![selection.count() as u64] };
+            let count = selection.count() as u64;
+            return Groups { slots: Slots::One, slot_count: 1, counts: vec![count], reps: vec![0], live: vec![0] };
         }
+        let dictionaries: Option<Vec<(&'a [u32], usize)>> = columns
+            .iter()
+            .map(|c| c.index.dictionary.as_ref().map(|d| (d.codes.as_slice(), d.len() + 1)))
+            .collect();
+        let product = dictionaries
+            .as_ref()
+            .and_then(|d| d.iter().try_fold(1u128, |p, (_, cardinality)| p.checked_mul(*cardinality as u128)));
+        let slots = match (dictionaries, product) {
+            (Some(d), Some(p)) if p <= DENSE_GROUPS => {
+                if let [(codes, _)] = d.as_slice() {
+                    Slots::Codes(codes)
+                } else {
+                    // Strides: the last column varies fastest.
+                    let mut stride = 1usize;
+                    let mut dense: Vec<(&'a [u32], usize)> = Vec::with_capacity(d.len());
+                    for (codes, cardinality) in d.iter().rev() {
+                        dense.push((codes, stride));
+                        stride *= cardinality;
+                    }
+                    dense.reverse();
+                    Slots::Dense(dense)
+                }
+            }
+            _ => return Groups::assigned(selection, columns),
+        };
+        let slot_count = product.unwrap_or(1) as usize;
+        let mut groups =
+            Groups { slots, slot_count, counts: vec![0; slot_count], reps: vec![u32::MAX; slot_count], live: Vec::new() };
+        let (counts, reps) = (&mut groups.counts, &mut groups.reps);
+        let count_row = |slot: usize, row: usize| {
+            counts[slot] += 1;
+            if reps[slot] == u32::MAX {
+                reps[slot] = row as u32;
+            }
+        };
+        groups.slots.for_each(selection, count_row);
+        groups.live = (0..slot_count as u32).filter(|s| groups.counts[*s as usize] > 0).collect();
+        groups
+    }
+
+    /// Groups numbered in order of first appearance, through a hash map over the combined codes.
+    fn assigned(selection: &Selection<'_>, columns: &[Column<'a>]) -> Groups<'a> {
         let codes: Vec<GroupCodes<'_>> = columns.iter().map(|c| GroupCodes::new(c, selection)).collect();
         let product = codes.iter().try_fold(1u128, |p, c| p.checked_mul(c.cardinality() as u128));
-        let selected = selection.count();
-        let mut ids = Vec::with_capacity(selected);
+        let mut ids = Vec::with_capacity(selection.count());
         let mut reps = Vec::new();
         let mut counts: Vec<u64> = Vec::new();
         let mut assign = |slot: &mut u32, row: usize| -> u32 {
@@ -146,25 +207,17 @@ impl Groups {
         match product {
             Some(p) if p <= DENSE_GROUPS => {
                 let mut table = vec![u32::MAX; p as usize];
-                if let [single] = codes.as_slice()
-                    && let GroupCodes::Dictionary { codes: by_row, .. } = single
-                {
-                    selection.for_each(|row| ids.push(assign(&mut table[by_row[row] as usize], row)));
-                } else {
-                    let mut k = 0;
-                    selection.for_each(|row| {
-                        let key = combined(&codes, row, k) as usize;
-                        ids.push(assign(&mut table[key], row));
-                        k += 1;
-                    });
-                }
+                let mut k = 0;
+                selection.for_each(|row| {
+                    ids.push(assign(&mut table[combined(&codes, row, k) as usize], row));
+                    k += 1;
+                });
             }
             Some(p) if p <= u128::from(u64::MAX) => {
                 let mut map: FxHashMap<u64, u32> = FxHashMap::with_capacity_and_hasher(1024, FxBuild::default());
                 let mut k = 0;
                 selection.for_each(|row| {
-                    let slot = map.entry(combined(&codes, row, k)).or_insert(u32::MAX);
-                    ids.push(assign(slot, row));
+                    ids.push(assign(map.entry(combined(&codes, row, k)).or_insert(u32::MAX), row));
                     k += 1;
                 });
             }
@@ -173,21 +226,44 @@ impl Groups {
                 let mut k = 0;
                 selection.for_each(|row| {
                     let key: Vec<u32> = codes.iter().map(|c| c.code(row, k)).collect();
-                    let slot = map.entry(key).or_insert(u32::MAX);
-                    ids.push(assign(slot, row));
+                    ids.push(assign(map.entry(key).or_insert(u32::MAX), row));
                     k += 1;
                 });
             }
         }
-        Groups { ids: Some(ids), reps, counts }
+        let slot_count = reps.len();
+        Groups { slots: Slots::Assigned(ids), slot_count, counts, reps, live: (0..slot_count as u32).collect() }
     }
 
-    /// Calls `f(group, row)` for every selected row.
+    fn len(&self) -> usize {
+        self.live.len()
+    }
+
+    /// Calls `f(slot, row)` for every selected row.
+    #[inline]
+    fn for_each(&self, selection: &Selection<'_>, f: impl FnMut(usize, usize)) {
+        self.slots.for_each(selection, f);
+    }
+
+    /// A per-slot array narrowed to the groups.
+    fn narrow(&self, array: ArrayRef) -> Result<ArrayRef, arrow::error::ArrowError> {
+        if self.live.len() == self.slot_count {
+            return Ok(array);
+        }
+        arrow::compute::take(array.as_ref(), &UInt32Array::from(self.live.clone()), None)
+    }
+}
+
+impl Slots<'_> {
     #[inline]
     fn for_each(&self, selection: &Selection<'_>, mut f: impl FnMut(usize, usize)) {
-        match &self.ids {
-            None => selection.for_each(|row| f(0, row)),
-            Some(ids) => {
+        match self {
+            Slots::One => selection.for_each(|row| f(0, row)),
+            Slots::Codes(codes) => selection.for_each(|row| f(codes[row] as usize, row)),
+            Slots::Dense(columns) => selection.for_each(|row| {
+                f(columns.iter().map(|(codes, stride)| codes[row] as usize * stride).sum(), row)
+            }),
+            Slots::Assigned(ids) => {
                 let mut k = 0;
                 selection.for_each(|row| {
                     f(ids[k] as usize, row);
@@ -265,24 +341,23 @@ impl<'a> GroupCodes<'a> {
     }
 }
 
-/// `sum_<col>` or `avg_<col>` per group.
+/// `sum_<col>` or `avg_<col>` per slot. Integer sums accumulate in `i128` (exact for up to 2⁶⁴ rows), so a total
+/// beyond `i64` is detected at the end instead of wrapping on the way.
 fn sum_or_average(
     selection: &Selection<'_>,
-    groups: &Groups,
+    groups: &Groups<'_>,
     column: &Column<'_>,
     average: bool,
     name: &str,
 ) -> Result<ArrayRef, QueryError> {
-    let n = groups.len();
-    let mut present = vec![0u64; n];
+    let n = groups.slot_count;
+    // Without nulls every row of a slot has a value.
+    let mut present = if column.nulls.is_none() { groups.counts.clone() } else { vec![0u64; n] };
     match column.values {
         Values::Int(values) => {
             let mut sums = vec![0i128; n];
             match column.nulls {
-                None => groups.for_each(selection, |g, row| {
-                    sums[g] += i128::from(values[row]);
-                    present[g] += 1;
-                }),
+                None => groups.for_each(selection, |g, row| sums[g] += i128::from(values[row])),
                 Some(nulls) => groups.for_each(selection, |g, row| {
                     if nulls.is_valid(row) {
                         sums[g] += i128::from(values[row]);
@@ -314,10 +389,7 @@ fn sum_or_average(
         Values::Float(values) => {
             let mut sums = vec![0f64; n];
             match column.nulls {
-                None => groups.for_each(selection, |g, row| {
-                    sums[g] += values[row];
-                    present[g] += 1;
-                }),
+                None => groups.for_each(selection, |g, row| sums[g] += values[row]),
                 Some(nulls) => groups.for_each(selection, |g, row| {
                     if nulls.is_valid(row) {
                         sums[g] += values[row];
@@ -333,9 +405,9 @@ fn sum_or_average(
     }
 }
 
-/// The row holding each group's minimum (or maximum) non-null value, as `take` indices (null: no value).
-fn extreme_rows(selection: &Selection<'_>, groups: &Groups, column: &Column<'_>, max: bool) -> UInt32Array {
-    let mut best = vec![u32::MAX; groups.len()];
+/// The row holding each slot's minimum (or maximum) non-null value, as `take` indices (null: no value).
+fn extreme_rows(selection: &Selection<'_>, groups: &Groups<'_>, column: &Column<'_>, max: bool) -> UInt32Array {
+    let mut best = vec![u32::MAX; groups.slot_count];
     let wanted = if max { std::cmp::Ordering::Greater } else { std::cmp::Ordering::Less };
     groups.for_each(selection, |g, row| {
         if column.is_null(row) {

@@ -44,7 +44,7 @@ pub fn select_rows(table: &HotTable, query: &RowQuery) -> Result<RowPage, QueryE
     let columns = query.fields.clone().unwrap_or_else(|| (0..table.schema().fields.len()).collect());
     let selection = select(table, &query.filters)?;
     let total = selection.count();
-    if query.limit == 0 || total == 0 {
+    if query.limit == 0 || query.offset >= total {
         return Ok(RowPage { row_ids: Vec::new(), columns, total: total as u64, next_cursor: None });
     }
     let order = SortOrder::new(table, &query.sort)?;
@@ -170,7 +170,7 @@ fn page_rows(
             let permutation = table
                 .permutation(sort_key.column, sort_key.descending)
                 .ok_or_else(|| QueryError::Internal("permutation".into()))?;
-            return Ok(walk_runs(permutation, selection, order, cursor, skip, take));
+            return Ok(walk_runs(table, permutation, selection, order, &query.sort, cursor, skip, take));
         }
     }
     // Top-k over the matching rows.
@@ -190,16 +190,23 @@ fn page_rows(
 
 /// Multi-key order by walking the first key's permutation: each run of rows tying on the first key is filtered by
 /// the selection (and, for the cursor's run, by the cursor) and ordered by the remaining keys, partially when only
-/// a few of its rows are needed.
+/// a few of its rows are needed. With exactly two keys, a large run (say `_sort=city,-lon` with 88 % of the rows in
+/// one city) is instead read in the second key's permutation order, so a page costs about `take × n / run` rows,
+/// not the whole run.
+#[allow(clippy::too_many_arguments)]
 fn walk_runs(
+    table: &HotTable,
     permutation: &[u32],
     selection: &Selection<'_>,
     order: &SortOrder<'_>,
+    sort: &[SortKey],
     cursor: Option<&Cursor>,
     skip: usize,
     take: usize,
 ) -> Vec<u32> {
     let Some((first, first_descending)) = order.keys.first() else { return Vec::new() };
+    let n = permutation.len().max(1) as f64;
+    let density = (selection.count() as f64 / n).max(1.0 / n);
     let cursor_keys: Option<(Vec<Option<Key<'_>>>, u32)> =
         cursor.map(|c| (c.after_key.iter().map(|v| v.as_ref().map(value_key)).collect(), c.after_row));
     let mut i = match &cursor_keys {
@@ -217,13 +224,47 @@ fn walk_runs(
         let head = permutation[i] as usize;
         let end =
             i + permutation[i..].partition_point(|&row| first.cmp_rows(head, row as usize, false) == Ordering::Equal);
+        let in_cursor_run = first_run
+            && cursor_keys.as_ref().is_some_and(|(keys, _)| {
+                first.cmp_row_key(head, keys.first().and_then(Option::as_ref), *first_descending) == Ordering::Equal
+            });
+        let needed = (skip - skipped) + (take - out.len());
+        let run_len = (end - i) as f64;
+        if let ([_, (second, second_descending)], [_, second_key]) = (order.keys.as_slice(), sort)
+            && needed as f64 * n / (run_len * density) * 4.0 < run_len
+            && let Some(second_permutation) = table.permutation(second_key.column, second_key.descending)
+        {
+            let start = match (&cursor_keys, in_cursor_run) {
+                (Some((keys, after_row)), true) => second_permutation.partition_point(|&row| {
+                    second
+                        .cmp_row_key(row as usize, keys.get(1).and_then(Option::as_ref), *second_descending)
+                        .then(row.cmp(after_row))
+                        != Ordering::Greater
+                }),
+                _ => 0,
+            };
+            for &row in &second_permutation[start..] {
+                if first.cmp_rows(head, row as usize, false) == Ordering::Equal && selection.contains(row as usize) {
+                    if skipped < skip {
+                        skipped += 1;
+                    } else {
+                        out.push(row);
+                        if out.len() == take {
+                            break;
+                        }
+                    }
+                }
+            }
+            first_run = false;
+            i = end.max(i + 1);
+            continue;
+        }
         run.clear();
         run.extend(permutation[i..end].iter().copied().filter(|&row| selection.contains(row as usize)));
-        if first_run && let Some((keys, after_row)) = &cursor_keys {
+        if in_cursor_run && let Some((keys, after_row)) = &cursor_keys {
             run.retain(|&row| order.cmp_cursor(row, keys, *after_row) == Ordering::Greater);
         }
         first_run = false;
-        let needed = (skip - skipped) + (take - out.len());
         if needed < run.len() {
             run.select_nth_unstable_by(needed - 1, |&a, &b| order.cmp_rows(a, b));
             run.truncate(needed);
@@ -250,7 +291,13 @@ pub(crate) enum Selection<'a> {
     Ids(Cow<'a, [u32]>),
     /// Row `lo + i` matches iff bit `i` is set.
     Mask { lo: usize, bits: Bits },
+    /// The union of a few posting lists (each ascending, restricted to `lo..hi`); a row in `lo..hi` matches iff
+    /// `accept[codes[row]]`.
+    Postings { lists: Vec<&'a [u32]>, count: usize, lo: usize, hi: usize, codes: &'a [u32], accept: Vec<bool> },
 }
+
+/// At most this many posting lists are merged on the fly; more become a bitmap or a sorted list.
+const MAX_MERGED_LISTS: usize = 32;
 
 impl Selection<'_> {
     pub(crate) fn count(&self) -> usize {
@@ -258,6 +305,7 @@ impl Selection<'_> {
             Selection::Range { lo, hi } => hi.saturating_sub(*lo),
             Selection::Ids(ids) => ids.len(),
             Selection::Mask { bits, .. } => bits.count(),
+            Selection::Postings { count, .. } => *count,
         }
     }
 
@@ -267,10 +315,14 @@ impl Selection<'_> {
             Selection::Range { lo, hi } => *lo <= row && row < *hi,
             Selection::Ids(ids) => ids.binary_search(&(row as u32)).is_ok(),
             Selection::Mask { lo, bits } => row >= *lo && row - lo < bits.len && bits.get(row - lo),
+            Selection::Postings { lo, hi, codes, accept, .. } => {
+                *lo <= row && row < *hi && accept[codes[row] as usize]
+            }
         }
     }
 
-    /// Calls `f` with each matching row, ascending.
+    /// Calls `f` with each matching row: ascending, except for `Postings` (list after list). Always the same order
+    /// for the same selection.
     #[inline]
     pub(crate) fn for_each(&self, mut f: impl FnMut(usize)) {
         match self {
@@ -285,6 +337,7 @@ impl Selection<'_> {
                     }
                 }
             }
+            Selection::Postings { lists, .. } => lists.iter().for_each(|l| l.iter().for_each(|r| f(*r as usize))),
         }
     }
 
@@ -322,6 +375,10 @@ impl Selection<'_> {
                 }
                 out
             }
+            Selection::Postings { lists, .. } => {
+                let mut heads: Vec<usize> = lists.iter().map(|l| l.partition_point(|&r| (r as usize) < from)).collect();
+                merge(lists, &mut heads, skip, take, |a, b| a < b, |l, h| l.get(*h).map(|r| (*r, *h + 1)))
+            }
         }
     }
 
@@ -348,8 +405,45 @@ impl Selection<'_> {
                 }
                 out
             }
+            Selection::Postings { lists, .. } => {
+                let mut heads: Vec<usize> =
+                    lists.iter().map(|l| l.partition_point(|&r| (r as usize) < before)).collect();
+                merge(lists, &mut heads, skip, take, |a, b| a > b, |l, h| h.checked_sub(1).map(|p| (l[p], p)))
+            }
         }
     }
+}
+
+/// Merges sorted lists from per-list positions: skips `skip` rows, returns the next `take`. `next(list, head)` gives
+/// a list's next row and its new head; `first(a, b)` says whether row `a` comes before `b`.
+fn merge(
+    lists: &[&[u32]],
+    heads: &mut [usize],
+    skip: usize,
+    take: usize,
+    first: impl Fn(u32, u32) -> bool,
+    next: impl Fn(&[u32], &usize) -> Option<(u32, usize)>,
+) -> Vec<u32> {
+    let mut out = Vec::with_capacity(take.min(1024));
+    let mut skipped = 0;
+    while out.len() < take {
+        let mut best: Option<(usize, u32, usize)> = None;
+        for (i, (list, head)) in lists.iter().zip(heads.iter()).enumerate() {
+            if let Some((row, new_head)) = next(list, head)
+                && best.is_none_or(|(_, b, _)| first(row, b))
+            {
+                best = Some((i, row, new_head));
+            }
+        }
+        let Some((i, row, new_head)) = best else { break };
+        heads[i] = new_head;
+        if skipped < skip {
+            skipped += 1;
+        } else {
+            out.push(row);
+        }
+    }
+    out
 }
 
 /// A plain bitmap, bit `i` of word `i / 64`.
@@ -493,19 +587,48 @@ pub(crate) fn select<'a>(table: &'a HotTable, filters: &'a [Filter]) -> Result<S
     if predicates.is_empty() {
         return Ok(Selection::Range { lo, hi });
     }
-    // The most selective dictionary filter drives, if its rows are few enough.
+    // A lone dictionary filter is its posting lists, used as they are.
+    if let [Predicate::Codes { column, accept }] = predicates.as_slice()
+        && let Some(dict) = &column.index.dictionary
+    {
+        let lists = posting_lists(column, accept, lo, hi);
+        if lists.len() <= MAX_MERGED_LISTS {
+            return Ok(match lists.as_slice() {
+                [] => Selection::Range { lo, hi: lo },
+                [only] => Selection::Ids(Cow::Borrowed(only)),
+                _ => Selection::Postings {
+                    count: lists.iter().map(|l| l.len()).sum(),
+                    lists,
+                    lo,
+                    hi,
+                    codes: &dict.codes,
+                    accept: accept.clone(),
+                },
+            });
+        }
+    }
+    // The most selective dictionary filter drives, if its rows are few enough: the other filters are checked on its
+    // rows only.
     let span = hi - lo;
     let driver = predicates.iter().enumerate().filter_map(|(i, p)| p.candidate_count(lo, hi).map(|c| (c, i))).min();
     if let Some((count, i)) = driver
         && count <= span / 4
     {
         let driver = predicates.swap_remove(i);
-        let ids = driver.candidates(lo, hi);
-        if predicates.is_empty() {
-            return Ok(Selection::Ids(ids));
+        let Predicate::Codes { column, accept } = &driver else {
+            return Err(QueryError::Internal("driver without a dictionary".into()));
+        };
+        let lists = posting_lists(column, accept, lo, hi);
+        if let ([only], true) = (lists.as_slice(), predicates.is_empty()) {
+            return Ok(Selection::Ids(Cow::Borrowed(only)));
         }
-        let mut ids = ids.into_owned();
-        ids.retain(|&r| predicates.iter().all(|p| p.matches(r as usize)));
+        let mut ids: Vec<u32> = Vec::new();
+        for list in &lists {
+            ids.extend(list.iter().copied().filter(|&r| predicates.iter().all(|p| p.matches(r as usize))));
+        }
+        if lists.len() > 1 {
+            ids.sort_unstable();
+        }
         return Ok(Selection::Ids(Cow::Owned(ids)));
     }
     let mut bits = predicates[0].mask(lo, hi);
@@ -651,30 +774,6 @@ impl<'a> Predicate<'a> {
         Some(count)
     }
 
-    /// For a dictionary filter: its rows in `lo..hi`, ascending.
-    fn candidates(&self, lo: usize, hi: usize) -> Cow<'a, [u32]> {
-        let Predicate::Codes { column, accept } = self else { return Cow::Owned(Vec::new()) };
-        let Some(dict) = column.index.dictionary.as_ref() else { return Cow::Owned(Vec::new()) };
-        let mut lists = accept
-            .iter()
-            .enumerate()
-            .filter(|(_, a)| **a)
-            .map(|(code, _)| restrict(dict.postings(code as u32), lo, hi))
-            .filter(|l| !l.is_empty());
-        match (lists.next(), lists.next()) {
-            (None, _) => Cow::Owned(Vec::new()),
-            (Some(only), None) => Cow::Borrowed(only),
-            (Some(a), Some(b)) => {
-                let mut ids: Vec<u32> = a.iter().chain(b).copied().collect();
-                for list in lists {
-                    ids.extend_from_slice(list);
-                }
-                ids.sort_unstable();
-                Cow::Owned(ids)
-            }
-        }
-    }
-
     #[inline]
     fn matches(&self, row: usize) -> bool {
         match self {
@@ -717,6 +816,18 @@ impl<'a> Predicate<'a> {
             }
         }
     }
+}
+
+/// The non-empty posting lists, within `lo..hi`, of the codes a dictionary filter accepts.
+fn posting_lists<'a>(column: &Column<'a>, accept: &[bool], lo: usize, hi: usize) -> Vec<&'a [u32]> {
+    let Some(dict) = column.index.dictionary.as_ref() else { return Vec::new() };
+    accept
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| **a)
+        .map(|(code, _)| restrict(dict.postings(code as u32), lo, hi))
+        .filter(|l| !l.is_empty())
+        .collect()
 }
 
 /// The rows of a sorted posting list within `lo..hi`.
@@ -792,7 +903,22 @@ mod tests {
         let range = Selection::Range { lo: 5, hi: 15 };
         let ids = Selection::Ids(Cow::Owned((5..15).collect()));
         let mask = Selection::Mask { lo: 5, bits: Bits::from_fn(10, |_| true) };
-        for sel in [&range, &ids, &mask] {
+        let evens: Vec<u32> = (5..15).filter(|r| r % 2 == 0).collect();
+        let odds: Vec<u32> = (5..15).filter(|r| r % 2 == 1).collect();
+        let codes: Vec<u32> = (0..20).map(|r| if (5..15).contains(&r) { r % 2 } else { 2 }).collect();
+        let postings = Selection::Postings {
+            lists: vec![&evens, &odds],
+            count: 10,
+            lo: 5,
+            hi: 15,
+            codes: &codes,
+            accept: vec![true, true, false],
+        };
+        assert!(postings.contains(5) && postings.contains(14) && !postings.contains(4) && !postings.contains(15));
+        let mut all = postings.to_ids();
+        all.sort_unstable();
+        assert_eq!(all, (5..15).collect::<Vec<u32>>());
+        for sel in [&range, &ids, &mask, &postings] {
             assert_eq!(sel.collect_forward(7, 2, 3), vec![9, 10, 11]);
             assert_eq!(sel.collect_backward(7, 0, 5), vec![6, 5]);
             assert_eq!(sel.collect_backward(100, 3, 2), vec![11, 10]);

@@ -1,6 +1,9 @@
 //! The engine (hot tables from Parquet, LRU), the SQL sandbox, the encoders and the response cache, through the
 //! crate's public API.
 
+// Test helpers unwrap: a failure there is a failed test.
+#![allow(clippy::unwrap_used)]
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -78,7 +81,11 @@ fn accidents(n: usize) -> Vec<(&'static str, FieldType, ArrayRef)> {
         ("id", FieldType::Integer, Arc::new(Int64Array::from_iter_values(0..n as i64))),
         ("district", FieldType::Text, Arc::new(StringArray::from_iter_values((0..n).map(|i| DISTRICTS[i % 4])))),
         ("injuries", FieldType::Integer, Arc::new(Int64Array::from_iter_values((0..n).map(|i| (i % 7) as i64)))),
-        ("occurred_at", FieldType::Datetime, timestamps((0..n).map(|i| Some(TS_2016 + i as i64 * 60_000_000)).collect())),
+        (
+            "occurred_at",
+            FieldType::Datetime,
+            timestamps((0..n).map(|i| Some(TS_2016 + i as i64 * 60_000_000)).collect()),
+        ),
         ("lon", FieldType::Decimal, Arc::new(Float64Array::from_iter_values((0..n).map(|i| 120.0 + i as f64 / 1e4)))),
         ("lat", FieldType::Decimal, Arc::new(Float64Array::from_iter_values((0..n).map(|i| 22.5 + i as f64 / 1e5)))),
     ]
@@ -428,6 +435,11 @@ async fn sql_names_unknown_tables_and_has_no_file_or_catalog_access() {
         "SELECT * FROM read_json('/etc/passwd')",
         "SELECT * FROM generate_series(1, 1000000000)",
         "SELECT * FROM '/etc/passwd'",
+        // Functions that build unbounded output from a few bytes of SQL are not there.
+        "SELECT range(1, 10000000000)",
+        "SELECT generate_series(1, 10000000000)",
+        "SELECT repeat('x', 2000000000)",
+        "SELECT array_repeat(1, 2000000000)",
     ] {
         let error = sql_error(&engine, &tables, sql).await;
         assert!(error.is_client_error(), "{sql}: {error:?}");
@@ -441,16 +453,12 @@ async fn sql_errors_are_tapwaters_own_words() {
     let engine = sql_engine(QueryConfig::default());
     let tables = Tables::new(&[("data", &data)]);
 
-    let QueryError::InvalidSql { message, message_zh } = sql_error(&engine, &tables, "SELECT FROM WHERE x").await
-    else {
-        panic!("expected invalid_sql")
-    };
+    let error = sql_error(&engine, &tables, "SELECT id, FROM data WHERE id >").await;
+    let QueryError::InvalidSql { message, message_zh } = error else { panic!("expected invalid_sql, got {error:?}") };
     assert!(message.starts_with("syntax error at line 1, column "), "{message}");
     assert!(message_zh.starts_with("第 1 行第 "), "{message_zh}");
-    let QueryError::InvalidSql { message, .. } = sql_error(&engine, &tables, "SELECT id,\n  FROM data WHERE").await
-    else {
-        panic!("expected invalid_sql")
-    };
+    let error = sql_error(&engine, &tables, "SELECT id\n  FROM data WHERE").await;
+    let QueryError::InvalidSql { message, .. } = error else { panic!("expected invalid_sql, got {error:?}") };
     assert!(message.starts_with("syntax error at line "), "{message}");
 
     let cases = [
@@ -513,16 +521,20 @@ fn threads_cpu_seconds(prefix: &str) -> f64 {
 #[test]
 fn sql_timeout_cancels_the_work() {
     // Its own runtime with named threads, so the CPU of this query can be told apart from other tests'.
-    let runtime =
-        tokio::runtime::Builder::new_multi_thread().worker_threads(2).thread_name("sqltimeout").enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("sqltimeout")
+        .enable_all()
+        .build()
+        .unwrap();
     runtime.block_on(async {
         let big = hot("big-v1", accidents(100_000));
         let engine = sql_engine(QueryConfig { sql_timeout: Duration::from_millis(300), ..QueryConfig::default() });
         let tables = Tables::new(&[("data", &big), ("other", &big)]);
 
         let started = Instant::now();
-        let error = sql_error(&engine, &tables, "SELECT count(*) FROM data a CROSS JOIN other b WHERE a.id + b.id = -1")
-            .await;
+        let error =
+            sql_error(&engine, &tables, "SELECT count(*) FROM data a CROSS JOIN other b WHERE a.id + b.id = -1").await;
         let waited = started.elapsed();
         assert_eq!(error, QueryError::SqlTimeout { seconds: 0.3 });
         assert!(waited < Duration::from_secs(1), "took {waited:?}");
@@ -533,6 +545,17 @@ fn sql_timeout_cancels_the_work() {
         tokio::time::sleep(Duration::from_millis(700)).await;
         let used = threads_cpu_seconds("sqltimeout") - before;
         assert!(used < 0.15, "{used} CPU seconds used after the timeout");
+
+        // A query that never ends by itself is stopped too.
+        let started = Instant::now();
+        let error = sql_error(
+            &engine,
+            &tables,
+            "WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM t) SELECT count(*) FROM t",
+        )
+        .await;
+        assert_eq!(error.code(), "query_timeout");
+        assert!(started.elapsed() < Duration::from_secs(1), "took {:?}", started.elapsed());
 
         // And a quick query right after is quick.
         let started = Instant::now();
@@ -618,8 +641,7 @@ fn csv_page_quotes_per_rfc_4180() {
     );
     // The csv crate reads it back cell for cell.
     let mut reader = csv_reader(&csv);
-    let rows: Vec<Vec<String>> =
-        reader.records().map(|r| r.unwrap().iter().map(str::to_string).collect()).collect();
+    let rows: Vec<Vec<String>> = reader.records().map(|r| r.unwrap().iter().map(str::to_string).collect()).collect();
     assert_eq!(rows[0][1], "臺北 \"A\", B");
     assert_eq!(rows[1][1], "line1\nline2\t\u{1}");
     assert_eq!(rows[0][9], " padded");
@@ -744,10 +766,8 @@ fn sql_result_types_are_rendered_too() {
         Arc::new(Decimal128Array::from(vec![Some(12345), None]).with_precision_and_scale(10, 2).unwrap());
     let dict: ArrayRef = Arc::new(vec![Some("三民區"), None].into_iter().collect::<DictionaryArray<Int32Type>>());
     let small: ArrayRef = Arc::new(Int32Array::from(vec![Some(7), Some(-1)]));
-    let list: ArrayRef = Arc::new(ListArray::from_iter_primitive::<Int32Type, _, _>(vec![
-        Some(vec![Some(1), Some(2)]),
-        None,
-    ]));
+    let list: ArrayRef =
+        Arc::new(ListArray::from_iter_primitive::<Int32Type, _, _>(vec![Some(vec![Some(1), Some(2)]), None]));
     let naive: ArrayRef = Arc::new(TimestampMicrosecondArray::from(vec![Some(TS_2016), None]));
     let schema = Arc::new(Schema::new(vec![
         ArrowField::new("d", decimal.data_type().clone(), true),
@@ -773,7 +793,10 @@ fn sql_result_types_are_rendered_too() {
 fn out_of_range_rows_and_columns_are_errors_not_panics() {
     let batch = every_type();
     let meta = PageMeta::default();
-    assert!(matches!(encode_page(OutputFormat::Json, &batch, RowSet::Ids(&[3]), &[0], &meta), Err(QueryError::Internal(_))));
+    assert!(matches!(
+        encode_page(OutputFormat::Json, &batch, RowSet::Ids(&[3]), &[0], &meta),
+        Err(QueryError::Internal(_))
+    ));
     assert!(matches!(encode_page(OutputFormat::Csv, &batch, RowSet::All, &[10], &meta), Err(QueryError::Internal(_))));
 }
 
@@ -795,11 +818,27 @@ fn export_chunks_equal_one_shot_encoding_in_bounded_chunks() {
         "export-v1",
         vec![
             ("id", FieldType::Integer, Arc::new(Int64Array::from_iter_values(0..n as i64))),
-            ("名稱", FieldType::Text, Arc::new(StringArray::from_iter_values((0..n).map(|i| format!("站 {i}, \"{}\"", i % 13))))),
-            ("value", FieldType::Decimal, Arc::new(Float64Array::from_iter((0..n).map(|i| (i % 5 != 0).then_some(i as f64 * 0.25))))),
+            (
+                "名稱",
+                FieldType::Text,
+                Arc::new(StringArray::from_iter_values((0..n).map(|i| format!("站 {i}, \"{}\"", i % 13)))),
+            ),
+            (
+                "value",
+                FieldType::Decimal,
+                Arc::new(Float64Array::from_iter((0..n).map(|i| (i % 5 != 0).then_some(i as f64 * 0.25)))),
+            ),
             ("ts", FieldType::Datetime, timestamps((0..n).map(|i| Some(TS_2016 + i as i64 * 1_000_001)).collect())),
-            ("lon", FieldType::Decimal, Arc::new(Float64Array::from_iter_values((0..n).map(|i| 120.0 + i as f64 / 1e6)))),
-            ("lat", FieldType::Decimal, Arc::new(Float64Array::from_iter_values((0..n).map(|i| 22.0 + i as f64 / 1e6)))),
+            (
+                "lon",
+                FieldType::Decimal,
+                Arc::new(Float64Array::from_iter_values((0..n).map(|i| 120.0 + i as f64 / 1e6))),
+            ),
+            (
+                "lat",
+                FieldType::Decimal,
+                Arc::new(Float64Array::from_iter_values((0..n).map(|i| 22.0 + i as f64 / 1e6))),
+            ),
         ],
     );
     let columns: Vec<usize> = (0..6).collect();

@@ -473,6 +473,16 @@ async fn keyset_paging_matches_datafusion_order() {
     .await;
     // file order over a bitmap, and the ascending column both ways
     check_paging(&f, "injuries__gte=6", "injuries >= 6", "").await;
+    check_paging(&f, "injuries__in=1,7&_sort=-id", "injuries IN (1, 7)", "id DESC").await;
+    // two keys, large runs of the first: read in the second key's permutation
+    check_paging(&f, "_sort=ok,-lon", "true", "ok ASC NULLS LAST, lon DESC NULLS LAST").await;
+    check_paging(
+        &f,
+        "year__gte=2020&_sort=-_sort,big",
+        "year >= 2020",
+        r#""_sort" DESC NULLS LAST, big ASC NULLS LAST"#,
+    )
+    .await;
     // multi-key, few matches: top-k with the cursor as a filter
     check_paging(
         &f,

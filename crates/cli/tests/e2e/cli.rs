@@ -101,3 +101,23 @@ async fn kill_9_during_a_large_publish_keeps_the_previous_version() {
     assert_eq!(status, StatusCode::CREATED, "{v2}");
     assert_eq!(v2["seq"], 2);
 }
+
+/// Every flag the binary accepts is documented in docs/operations.md (a setting nobody can find does not exist).
+#[test]
+fn every_cli_flag_is_documented() {
+    let docs = include_str!("../../../../docs/operations.md");
+    for sub in [vec!["--help"], vec!["serve", "--help"], vec!["publish", "--help"], vec!["gc", "--help"]] {
+        let output = Command::new(env!("CARGO_BIN_EXE_tapwater")).args(&sub).output().unwrap();
+        assert!(output.status.success());
+        let help = String::from_utf8_lossy(&output.stdout);
+        for word in help.split_whitespace() {
+            let flag = word.trim_end_matches([',', '.']);
+            let Some(name) = flag.strip_prefix("--") else { continue };
+            let name = name.split(['=', '<', '[']).next().unwrap_or("");
+            if name.is_empty() || ["help", "version"].contains(&name) {
+                continue;
+            }
+            assert!(docs.contains(&format!("`--{name}")), "--{name} ({sub:?}) is not in docs/operations.md");
+        }
+    }
+}

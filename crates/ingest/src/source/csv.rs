@@ -84,7 +84,12 @@ impl CsvSource {
             .iter()
             .position(|&(start, end)| std::str::from_utf8(&data[start..end]).is_err())
             .and_then(|i| self.headers.get(i).cloned());
-        Err(IngestError::malformed(line, column, MalformedKind::InvalidUtf8, "this cell holds bytes that are not UTF-8"))
+        Err(IngestError::malformed(
+            line,
+            column,
+            MalformedKind::InvalidUtf8,
+            "this cell holds bytes that are not UTF-8",
+        ))
     }
 }
 

@@ -17,7 +17,7 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::de::{self, DeserializeSeed, MapAccess, Visitor};
 use serde_json::value::RawValue;
@@ -464,7 +464,7 @@ impl JsonSource {
                 } else if saw_empty_array {
                     (Layout::Done, false)
                 } else {
-                    scanner = Scanner::open(&PathBuf::from(path))?;
+                    scanner = Scanner::open(path)?;
                     scanner.skip_ws()?;
                     (Layout::Single, true)
                 }

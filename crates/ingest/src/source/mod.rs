@@ -13,7 +13,7 @@ mod json;
 use std::collections::HashSet;
 use std::path::Path;
 
-use crate::{IngestError, SourceFormat, Sniffed};
+use crate::{IngestError, Sniffed, SourceFormat};
 
 /// One row, borrowed from its source until the next call to [`RecordSource::next_row`].
 pub(crate) struct Row<'a> {
@@ -36,6 +36,11 @@ impl<'a> Row<'a> {
     /// The line the row starts on (1-based; the header is line 1).
     pub(crate) fn line(&self) -> u64 {
         self.line
+    }
+
+    /// Bytes of cell text in the row.
+    pub(crate) fn bytes(&self) -> usize {
+        self.data.len()
     }
 
     /// How many columns the source knows after this row (JSON discovers columns as it goes).
@@ -65,7 +70,11 @@ pub(crate) struct OpenOptions<'a> {
 }
 
 /// Opens the reader for a sniffed format.
-pub(crate) fn open(path: &Path, sniffed: &Sniffed, options: OpenOptions<'_>) -> Result<Box<dyn RecordSource>, IngestError> {
+pub(crate) fn open(
+    path: &Path,
+    sniffed: &Sniffed,
+    options: OpenOptions<'_>,
+) -> Result<Box<dyn RecordSource>, IngestError> {
     Ok(match sniffed.format {
         SourceFormat::Csv { delimiter } => Box::new(csv::CsvSource::open(path, delimiter, &options)?),
         SourceFormat::Json => Box::new(json::JsonSource::open(path, &options)?),

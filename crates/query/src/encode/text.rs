@@ -18,7 +18,8 @@ const DIGIT_PAIRS: &[u8; 200] = b"\
 #[inline]
 pub(crate) fn write_2digits(out: &mut Vec<u8>, value: u32) {
     let i = (value % 100) as usize * 2;
-    out.extend_from_slice(&DIGIT_PAIRS[i..i + 2]);
+    // A fixed-size array, so the copy is two stores rather than a `memcpy` call.
+    out.extend_from_slice(&[DIGIT_PAIRS[i], DIGIT_PAIRS[i + 1]]);
 }
 
 #[inline]
@@ -33,8 +34,10 @@ pub(crate) fn write_u64(out: &mut Vec<u8>, value: u64) {
     out.extend_from_slice(lexical_core::write(value, &mut buf));
 }
 
-/// lexical writes the same shortest round-trip digits as Rust's `Display` for `f64`; with these options it also
-/// drops the `.0` of integral values and avoids exponent notation in the range where we use it, so the text is
+/// lexical writes the same shortest round-trip digits as Rust's `Display` for `f64` except when two shortest
+/// candidates are exactly equally close (it rounds such ties to even, `Display` up), which needs 16 or more
+/// significant digits; with these options it also drops the `.0` of integral values and avoids exponent notation
+/// in the range where we use it. [`write_f64`] falls back to `Display` for long outputs, so the text is
 /// byte-identical to `format!("{}", v)` (checked by a unit test over many values).
 const FLOAT_OPTIONS: WriteFloatOptions = WriteFloatOptions::builder()
     .trim_floats(true)
@@ -50,12 +53,17 @@ pub(crate) fn write_f64(out: &mut Vec<u8>, value: f64) {
     let magnitude = value.abs();
     if (1e-5..1e15).contains(&magnitude) || magnitude == 0.0 {
         let mut buf = [0u8; FLOAT_BUF];
-        out.extend_from_slice(lexical_core::write_with_options::<f64, STANDARD>(value, &mut buf, &FLOAT_OPTIONS));
-    } else {
-        // Very large or very small magnitudes are rare in open data; `Display` prints them in full.
-        use std::io::Write as _;
-        let _ = write!(out, "{value}");
+        let text = lexical_core::write_with_options::<f64, STANDARD>(value, &mut buf, &FLOAT_OPTIONS);
+        // A tie needs at least 16 significant digits (with ulp > 10^-k and k decimals, the integer part has more
+        // than 15.6 - k digits); counting leading zeros too only makes the check stricter.
+        if text.iter().filter(|b| b.is_ascii_digit()).count() < 16 {
+            out.extend_from_slice(text);
+            return;
+        }
     }
+    // Very large or very small magnitudes, and 16+ digit values, are rare in open data.
+    use std::io::Write as _;
+    let _ = write!(out, "{value}");
 }
 
 /// As [`write_f64`], for `f32` (its own shortest digits, not those of the widened `f64`).
@@ -123,7 +131,7 @@ fn write_fraction(out: &mut Vec<u8>, mut fraction: u32, mut digits: u32) {
     if fraction == 0 {
         return;
     }
-    while fraction % 10 == 0 {
+    while fraction.is_multiple_of(10) {
         fraction /= 10;
         digits -= 1;
     }
@@ -289,6 +297,9 @@ mod tests {
             }
             values.push((state % 10_000_000) as f64 / 1000.0);
             values.push((state % 1_000_000_000) as f64 / 1e6 + 120.0);
+            // Values whose last bits make exact ties between two shortest candidates likely.
+            let exp = (state % 2000) as f64 / 100.0 - 5.0;
+            values.push(f64::from_bits((10f64.powf(exp)).to_bits() ^ ((state >> 40) & 0xff)));
         }
         for value in values {
             assert_eq!(text(|o| write_f64(o, value)), format!("{value}"), "bits {:x}", value.to_bits());
