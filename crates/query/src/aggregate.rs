@@ -21,7 +21,7 @@ use arrow::datatypes::{Field, Schema};
 use arrow::record_batch::{RecordBatch, RecordBatchOptions};
 
 use crate::QueryError;
-use crate::hot::{Column, FxBuild, FxHashMap, HotTable, Values};
+use crate::hot::{Code, Column, FxBuild, FxHashMap, HotTable, Values};
 use crate::params::{AggregateQuery, Measure};
 use crate::select::{Selection, select};
 
@@ -134,9 +134,9 @@ enum Slots<'a> {
     /// No group columns: one group.
     One,
     /// One dictionary column: the slot is the code.
-    Codes(&'a [u32]),
+    Codes(&'a [Code]),
     /// Several dictionary columns with few combinations: the slot is Σ code × stride.
-    Dense(Vec<(&'a [u32], usize)>),
+    Dense(Vec<(&'a [Code], usize)>),
     /// The slot of the k-th selected row (in selection order).
     Assigned(Vec<u32>),
 }
@@ -148,7 +148,7 @@ impl<'a> Groups<'a> {
             let count = selection.count() as u64;
             return Groups { slots: Slots::One, slot_count: 1, counts: vec![count], reps: vec![0], live: vec![0] };
         }
-        let dictionaries: Option<Vec<(&'a [u32], usize)>> = columns
+        let dictionaries: Option<Vec<(&'a [Code], usize)>> = columns
             .iter()
             .map(|c| c.index.dictionary.as_ref().map(|d| (d.codes.as_slice(), d.len() + 1)))
             .collect();
@@ -162,7 +162,7 @@ impl<'a> Groups<'a> {
                 } else {
                     // Strides: the last column varies fastest.
                     let mut stride = 1usize;
-                    let mut dense: Vec<(&'a [u32], usize)> = Vec::with_capacity(d.len());
+                    let mut dense: Vec<(&'a [Code], usize)> = Vec::with_capacity(d.len());
                     for (codes, cardinality) in d.iter().rev() {
                         dense.push((codes, stride));
                         stride *= cardinality;
@@ -282,7 +282,7 @@ fn combined(codes: &[GroupCodes<'_>], row: usize, k: usize) -> u64 {
 
 /// One group column's codes: the dictionary's (by row), or assigned over the selection (by position).
 enum GroupCodes<'a> {
-    Dictionary { codes: &'a [u32], cardinality: usize },
+    Dictionary { codes: &'a [Code], cardinality: usize },
     Assigned { codes: Vec<u32>, cardinality: usize },
 }
 
@@ -329,7 +329,7 @@ impl<'a> GroupCodes<'a> {
     #[inline]
     fn code(&self, row: usize, k: usize) -> u32 {
         match self {
-            GroupCodes::Dictionary { codes, .. } => codes[row],
+            GroupCodes::Dictionary { codes, .. } => u32::from(codes[row]),
             GroupCodes::Assigned { codes, .. } => codes[k],
         }
     }

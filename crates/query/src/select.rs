@@ -19,7 +19,7 @@ use std::cmp::Ordering;
 
 use crate::QueryError;
 use crate::cursor::{self, Cursor};
-use crate::hot::{Column, HotTable, Key, Values, value_key};
+use crate::hot::{Code, Column, HotTable, Key, Values, value_key};
 use crate::params::{Filter, FilterOp, RowQuery, SortKey};
 
 /// One page of rows: row ids of the hot table's batch in output order, and the columns to show.
@@ -293,7 +293,7 @@ pub(crate) enum Selection<'a> {
     Mask { lo: usize, bits: Bits },
     /// The union of a few posting lists (each ascending, restricted to `lo..hi`); a row in `lo..hi` matches iff
     /// `accept[codes[row]]`.
-    Postings { lists: Vec<&'a [u32]>, count: usize, lo: usize, hi: usize, codes: &'a [u32], accept: Vec<bool> },
+    Postings { lists: Vec<&'a [u32]>, count: usize, lo: usize, hi: usize, codes: &'a [Code], accept: Vec<bool> },
 }
 
 /// At most this many posting lists are merged on the fly; more become a bitmap or a sorted list.
@@ -905,7 +905,7 @@ mod tests {
         let mask = Selection::Mask { lo: 5, bits: Bits::from_fn(10, |_| true) };
         let evens: Vec<u32> = (5..15).filter(|r| r % 2 == 0).collect();
         let odds: Vec<u32> = (5..15).filter(|r| r % 2 == 1).collect();
-        let codes: Vec<u32> = (0..20).map(|r| if (5..15).contains(&r) { r % 2 } else { 2 }).collect();
+        let codes: Vec<Code> = (0..20).map(|r| if (5..15).contains(&r) { r % 2 } else { 2 }).collect();
         let postings = Selection::Postings {
             lists: vec![&evens, &odds],
             count: 10,
