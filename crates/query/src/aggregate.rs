@@ -15,8 +15,8 @@
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, AsArray, Float64Array, Int64Array, UInt32Array};
-use arrow::datatypes::UInt32Type;
 use arrow::compute::{SortColumn, SortOptions};
+use arrow::datatypes::UInt32Type;
 use arrow::datatypes::{Field, Schema};
 use arrow::record_batch::{RecordBatch, RecordBatchOptions};
 
@@ -148,10 +148,8 @@ impl<'a> Groups<'a> {
             let count = selection.count() as u64;
             return Groups { slots: Slots::One, slot_count: 1, counts: vec![count], reps: vec![0], live: vec![0] };
         }
-        let dictionaries: Option<Vec<(&'a [Code], usize)>> = columns
-            .iter()
-            .map(|c| c.index.dictionary.as_ref().map(|d| (d.codes.as_slice(), d.len() + 1)))
-            .collect();
+        let dictionaries: Option<Vec<(&'a [Code], usize)>> =
+            columns.iter().map(|c| c.index.dictionary.as_ref().map(|d| (d.codes.as_slice(), d.len() + 1))).collect();
         let product = dictionaries
             .as_ref()
             .and_then(|d| d.iter().try_fold(1u128, |p, (_, cardinality)| p.checked_mul(*cardinality as u128)));
@@ -174,8 +172,13 @@ impl<'a> Groups<'a> {
             _ => return Groups::assigned(selection, columns),
         };
         let slot_count = product.unwrap_or(1) as usize;
-        let mut groups =
-            Groups { slots, slot_count, counts: vec![0; slot_count], reps: vec![u32::MAX; slot_count], live: Vec::new() };
+        let mut groups = Groups {
+            slots,
+            slot_count,
+            counts: vec![0; slot_count],
+            reps: vec![u32::MAX; slot_count],
+            live: Vec::new(),
+        };
         let (counts, reps) = (&mut groups.counts, &mut groups.reps);
         let count_row = |slot: usize, row: usize| {
             counts[slot] += 1;
@@ -260,9 +263,8 @@ impl Slots<'_> {
         match self {
             Slots::One => selection.for_each(|row| f(0, row)),
             Slots::Codes(codes) => selection.for_each(|row| f(codes[row] as usize, row)),
-            Slots::Dense(columns) => selection.for_each(|row| {
-                f(columns.iter().map(|(codes, stride)| codes[row] as usize * stride).sum(), row)
-            }),
+            Slots::Dense(columns) => selection
+                .for_each(|row| f(columns.iter().map(|(codes, stride)| codes[row] as usize * stride).sum(), row)),
             Slots::Assigned(ids) => {
                 let mut k = 0;
                 selection.for_each(|row| {

@@ -315,9 +315,7 @@ impl Selection<'_> {
             Selection::Range { lo, hi } => *lo <= row && row < *hi,
             Selection::Ids(ids) => ids.binary_search(&(row as u32)).is_ok(),
             Selection::Mask { lo, bits } => row >= *lo && row - lo < bits.len && bits.get(row - lo),
-            Selection::Postings { lo, hi, codes, accept, .. } => {
-                *lo <= row && row < *hi && accept[codes[row] as usize]
-            }
+            Selection::Postings { lo, hi, codes, accept, .. } => *lo <= row && row < *hi && accept[codes[row] as usize],
         }
     }
 
