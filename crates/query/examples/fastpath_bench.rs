@@ -173,9 +173,9 @@ fn main() {
     for (name, query) in [
         ("sort by lon (permutation)", "_sort=lon&_limit=100"),
         ("sort by -id (file order, reversed)", "_sort=-id&_limit=100"),
-        ("district=三民區, sort by lon", "district=三民區&_sort=lon&_limit=100"),
-        ("sort by district,-lon (top-k)", "_sort=district,-lon&_limit=100"),
-        ("injuries=3 (file order, bitmap)", "injuries__gte=3&_limit=100"),
+        ("district=三民區, sort by lon (walk)", "district=三民區&_sort=lon&_limit=100"),
+        ("sort by district,-lon (runs of district)", "_sort=district,-lon&_limit=100"),
+        ("injuries>=3 (file order, 6 posting lists)", "injuries__gte=3&_limit=100"),
     ] {
         let t = Instant::now();
         let first = rows(&table, query);

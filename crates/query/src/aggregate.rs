@@ -1,16 +1,20 @@
 //! The fast path for aggregates: group by, count, sum, avg, min and max on a [`HotTable`].
 //!
-//! Rows are selected exactly as for row queries ([`crate::select`]). Each group column contributes a code per row:
-//! its dictionary code when it has a value dictionary, otherwise a code assigned on the fly by hashing the selected
-//! cells. The codes combine into one number per row (mixed radix); when the product of the columns' cardinalities is
-//! small that number indexes a dense array of group ids (50 districts: an array of 51 entries), otherwise a hash map.
-//! Measures then accumulate per group in flat vectors: integer sums in `i128` (no overflow is possible on the way;
-//! a final sum outside `i64` is an error rather than a wrapped or rounded number), decimal sums in `f64`, minima
-//! and maxima as the row holding them.
+//! Rows are selected exactly as for row queries ([`crate::select`]). When every group column has a value
+//! dictionary and the product of their cardinalities is small (≤ 65,536), a row's accumulator slot *is* its
+//! combination of codes (50 districts: 51 slots, null included) — no lookup per row. Otherwise each group column
+//! contributes a code per selected row (its dictionary code, or one assigned by hashing the cells), the codes
+//! combine into one number (mixed radix) and a dense array or a hash map numbers the groups. Measures then
+//! accumulate per slot in flat vectors: integer sums in `i128` (no overflow is possible on the way; a final sum
+//! outside `i64` is `invalid_parameter` on `_sum` rather than a wrapped or rounded number), decimal sums in `f64`,
+//! minima and maxima as the row holding them.
 //!
 //! Output: group columns (their own Arrow types), then the measures (`count` Int64, `sum_` Int64 or Float64, `avg_`
 //! Float64, `min_`/`max_` the column's type), every field nullable. Groups are sorted by `_sort` and then by the
 //! group columns ascending, nulls last; `total_groups` counts them before `_offset`/`_limit`.
+//!
+//! Measured on the benchmark's 1M-row table, one core, release: `_group=district&_count=1&_sum=injuries` over all
+//! rows 1.1 ms; with `lon__gte=L` (about half the rows) 1.0 ms.
 
 use std::sync::Arc;
 

@@ -33,8 +33,8 @@ use tapwater_types::{FieldType, TableSchema};
 use crate::QueryError;
 use crate::params::Value;
 
-/// Most distinct values a column may have to get a value dictionary (so that every code, null's included, fits a
-/// [`Code`]).
+/// Most distinct values a column may have to get a value dictionary (so that every code, null's included, fits in
+/// two bytes).
 pub const MAX_DICTIONARY_VALUES: usize = 65_535;
 
 /// A dictionary code: two bytes per row and column instead of four.

@@ -3,16 +3,23 @@
 //! How a query runs:
 //! 1. **Filters → a selection.** Range filters (`eq gt gte lt lte`) on an ascending column become a row range by
 //!    binary search. Every filter on a column with a value dictionary is evaluated once per distinct value (not per
-//!    row) into a set of accepted codes; when the rows of those codes are few (posting lists), they are the
-//!    candidates and the other filters are checked on them alone. Otherwise each filter becomes a bitmap over the
-//!    row range (tight typed loops) and the bitmaps are ANDed. `total` is the length or popcount of the result.
+//!    row) into a set of accepted codes. A lone dictionary filter *is* its posting lists (one list is used as a
+//!    slice; a few are merged on the fly while paging). Otherwise the dictionary filter with the fewest rows drives,
+//!    when they are few: the other filters are checked on its rows alone. Failing that, each filter becomes a bitmap
+//!    over the row range (tight typed loops) and the bitmaps are ANDed. `total` is the length or popcount of the
+//!    result, exact.
 //! 2. **Order → the page.** File order (no `_sort`, or a sort by an ascending column) walks the selection from the
 //!    start or the cursor. A single sort key walks the column's sort permutation (built once per version), from a
-//!    binary-searched cursor position, when that touches fewer rows than sorting the matches; otherwise the matches
-//!    are partially sorted (`select_nth_unstable` + a sort of the first `offset + limit + 1`). Ties are broken by row
-//!    id, nulls sort last in both directions.
+//!    binary-searched cursor position, when that touches fewer rows than sorting the matches. Several keys walk
+//!    the first key's permutation run by run (rows tying on it), ordering each run by the other keys. Otherwise the
+//!    matches are partially sorted (`select_nth_unstable` + a sort of the first `offset + limit + 1`), the cursor
+//!    acting as a filter. Ties are broken by row id; nulls sort last in both directions.
 //! 3. **Cursor.** One row beyond the page is fetched to know whether another page follows; if so, `next_cursor`
 //!    encodes the last row's sort keys and id ([`crate::cursor`]).
+//!
+//! Measured on the benchmark's 1M-row table, one core, release (`examples/fastpath_bench.rs`): `district=D&
+//! id__gte=N&_sort=id&_limit=100` 3 µs; paging 10,000 pages of `_sort=lon` 3–5 µs per page, the last as fast as
+//! the first (after a one-time 32 ms permutation build).
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
