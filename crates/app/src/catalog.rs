@@ -6,7 +6,8 @@ use std::time::Instant;
 use serde::Serialize;
 use tapwater_store::{DatasetQuery, DatasetUpdate, NewDataset};
 use tapwater_types::{
-    Actor, DEFAULT_LICENSE, Dataset, DatasetInput, DatasetPatch, Frequency, Slug, Version, VersionSummary, license_by_id,
+    Actor, DEFAULT_LICENSE, Dataset, DatasetInput, DatasetPatch, Frequency, Slug, Version, VersionSummary,
+    license_by_id,
 };
 
 use crate::access::{Action, authorize};
@@ -54,7 +55,9 @@ pub(crate) fn parse_slug(value: &str, param: &str) -> Result<Slug, AppError> {
             "invalid_slug",
             param,
             format!("\"{value}\" is not a valid slug: {}.", e.reason),
-            format!("「{value}」不是有效的代稱（slug）：只能使用 2–64 個小寫英文字母、數字、- 與 _，並以字母或數字開頭。"),
+            format!(
+                "「{value}」不是有效的代稱（slug）：只能使用 2–64 個小寫英文字母、數字、- 與 _，並以字母或數字開頭。"
+            ),
         )
     })
 }

@@ -276,8 +276,8 @@ impl Tapwater {
             if known.contains(&id) {
                 continue;
             }
-            let old_enough = tapwater_store::version_id_millis(&id)
-                .is_some_and(|created| now.saturating_sub(created) >= min_age_ms);
+            let old_enough =
+                tapwater_store::version_id_millis(&id).is_some_and(|created| now.saturating_sub(created) >= min_age_ms);
             if old_enough {
                 self.inner.blobs.delete_prefix(&version_prefix(&id)).await?;
                 tracing::info!(version = %id, "removed files of an unfinished publish");

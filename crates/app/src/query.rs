@@ -65,12 +65,7 @@ impl DownloadFormat {
 /// A download, ready to stream.
 pub enum Download {
     /// A stored file (the original or the Parquet data), streamed from the version store.
-    Stored {
-        size: u64,
-        stream: BoxStream<'static, Result<Bytes, AppError>>,
-        filename: String,
-        media_type: String,
-    },
+    Stored { size: u64, stream: BoxStream<'static, Result<Bytes, AppError>>, filename: String, media_type: String },
     /// The table encoded on the fly, chunk by chunk.
     Encoded { chunks: ExportChunks, format: OutputFormat, filename: String },
 }
@@ -167,12 +162,20 @@ impl Tapwater {
                     .extension()
                     .map(|e| e.to_string_lossy().into_owned())
                     .unwrap_or_else(|| version.original.format.clone());
-                stored(version.original_path.clone(), format!("{base}-original.{ext}"), version.original.media_type.clone())
-                    .await
+                stored(
+                    version.original_path.clone(),
+                    format!("{base}-original.{ext}"),
+                    version.original.media_type.clone(),
+                )
+                .await
             }
             DownloadFormat::Parquet => {
-                stored(version.data_path.clone(), format!("{base}.parquet"), "application/vnd.apache.parquet".to_string())
-                    .await
+                stored(
+                    version.data_path.clone(),
+                    format!("{base}.parquet"),
+                    "application/vnd.apache.parquet".to_string(),
+                )
+                .await
             }
             DownloadFormat::Csv | DownloadFormat::Json | DownloadFormat::Ndjson | DownloadFormat::Geojson => {
                 let format = match format {

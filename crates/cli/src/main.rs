@@ -137,7 +137,8 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let lang = std::env::var("LANG").map(|l| if l.starts_with("zh") { Lang::ZhTw } else { Lang::En }).unwrap_or_default();
+    let lang =
+        std::env::var("LANG").map(|l| if l.starts_with("zh") { Lang::ZhTw } else { Lang::En }).unwrap_or_default();
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -217,10 +218,7 @@ async fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<(), AppError> {
     eprintln!("tapwater {} listening on http://{local}  ({})", env!("CARGO_PKG_VERSION"), app.describe());
     eprintln!("  API reference / API 文件: http://{local}/api/v1/docs");
     if app.config().admin_token.is_none() {
-        eprintln!(
-            "  admin token for writes / 寫入用管理權杖: {}",
-            global.data_dir.join("admin-token").display()
-        );
+        eprintln!("  admin token for writes / 寫入用管理權杖: {}", global.data_dir.join("admin-token").display());
     }
     app.warm_up();
     let gc = app.clone();

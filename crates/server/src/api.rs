@@ -604,7 +604,8 @@ fn stream_chunks(chunks: tapwater_query::encode::ExportChunks) -> Body {
 
 /// `attachment; filename="ascii"; filename*=UTF-8''percent-encoded` (RFC 6266), so Chinese names survive.
 fn content_disposition(filename: &str) -> String {
-    let ascii: String = filename.chars().map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' { c } else { '_' }).collect();
+    let ascii: String =
+        filename.chars().map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' { c } else { '_' }).collect();
     let encoded = percent_encoding::utf8_percent_encode(filename, percent_encoding::NON_ALPHANUMERIC);
     format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
 }

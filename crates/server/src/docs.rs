@@ -11,7 +11,6 @@ pub async fn home() -> Html<&'static str> {
     Html(HOME)
 }
 
-
 const API_REFERENCE: &str = r##"<!doctype html>
 <html lang="zh-Hant-TW"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>tapwater API 參考文件 / API reference</title>

@@ -154,8 +154,11 @@ async fn not_found(request: Request) -> Response {
     error_response(
         StatusCode::NOT_FOUND,
         "not_found",
-        lang.pick(&format!("No such endpoint: {path}. See /api/v1/docs."), &format!("沒有這個端點：{path}。請見 /api/v1/docs。"))
-            .to_string(),
+        lang.pick(
+            &format!("No such endpoint: {path}. See /api/v1/docs."),
+            &format!("沒有這個端點：{path}。請見 /api/v1/docs。"),
+        )
+        .to_string(),
         None,
     )
 }

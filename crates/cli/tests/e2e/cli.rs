@@ -65,10 +65,8 @@ async fn kill_9_during_a_large_publish_keeps_the_previous_version() {
     t.publish_new("big", "v1.csv", generated_csv(100)).await;
     let file = t.dir.path().join("large.csv");
     std::fs::write(&file, generated_csv(1_500_000)).unwrap();
-    let mut child = tapwater(&t)
-        .args(["publish", file.to_str().unwrap(), "--dataset", "big", "--quiet"])
-        .spawn()
-        .unwrap();
+    let mut child =
+        tapwater(&t).args(["publish", file.to_str().unwrap(), "--dataset", "big", "--quiet"]).spawn().unwrap();
     // Let it get well into the work: staging a Parquet file means type inference is over.
     let started = Instant::now();
     let staging = t.data_dir().join("tmp");

@@ -29,8 +29,7 @@ async fn query_errors_name_the_parameter() {
         let error = assert_error(status, &body, StatusCode::BAD_REQUEST, code);
         assert_eq!(error["param"], param, "{pairs:?}: {body}");
     }
-    let (status, body) =
-        t.get_json(&t.url_with("/api/v1/datasets/dd/aggregate", &[("_sum", "行政區")])).await;
+    let (status, body) = t.get_json(&t.url_with("/api/v1/datasets/dd/aggregate", &[("_sum", "行政區")])).await;
     assert_error(status, &body, StatusCode::BAD_REQUEST, "operator_not_applicable");
     let (status, body) = t.get_json(&t.url("/api/v1/datasets/dd/rows?_version=9")).await;
     assert_error(status, &body, StatusCode::NOT_FOUND, "version_not_found");
@@ -43,7 +42,9 @@ async fn a_cursor_is_bound_to_its_query() {
     let (_, page) = t.get_json(&t.url("/api/v1/datasets/gg/rows?_limit=10&_sort=value")).await;
     let cursor = page["next_cursor"].as_str().unwrap();
     let (status, body) = t
-        .get_json(&t.url_with("/api/v1/datasets/gg/rows", &[("_limit", "10"), ("_sort", "-value"), ("_cursor", cursor)]))
+        .get_json(
+            &t.url_with("/api/v1/datasets/gg/rows", &[("_limit", "10"), ("_sort", "-value"), ("_cursor", cursor)]),
+        )
         .await;
     assert_error(status, &body, StatusCode::BAD_REQUEST, "invalid_cursor");
 }

@@ -182,16 +182,9 @@ async fn writes_need_the_admin_token() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     t.publish_new("guarded", "g.csv", "a\n1\n").await;
-    let response =
-        t.client.post(t.url("/api/v1/datasets/guarded/versions")).body("a\n2\n").send().await.unwrap();
+    let response = t.client.post(t.url("/api/v1/datasets/guarded/versions")).body("a\n2\n").send().await.unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-    let response = t
-        .client
-        .patch(t.url("/api/v1/datasets/guarded"))
-        .json(&json!({"title": "x"}))
-        .send()
-        .await
-        .unwrap();
+    let response = t.client.patch(t.url("/api/v1/datasets/guarded")).json(&json!({"title": "x"})).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     // With the token, PATCH works.
     let response = t
@@ -211,8 +204,7 @@ async fn writes_need_the_admin_token() {
 async fn list_and_search_datasets() {
     let t = spawn_app().await;
     t.create_dataset(json!({"slug": "air", "title": "空氣品質監測", "tags": ["環境"], "publisher": "epa"})).await;
-    t.create_dataset(json!({"slug": "bus", "title": "公車路線", "description": "高雄市公車", "tags": ["交通"]}))
-        .await;
+    t.create_dataset(json!({"slug": "bus", "title": "公車路線", "description": "高雄市公車", "tags": ["交通"]})).await;
     t.create_dataset(json!({"slug": "bike", "title": "YouBike stations", "tags": ["交通"]})).await;
     let (_, all) = t.get_json(&t.url("/api/v1/datasets")).await;
     assert_eq!(all["total"], 3);

@@ -58,7 +58,9 @@ async fn sort_fields_limit_offset_and_values() {
     sorted.sort();
     assert_eq!(districts, sorted);
     let (_, body) = t
-        .get_json(&t.url_with("/api/v1/datasets/dd/rows", &[("_fields", "行政區,編號"), ("_limit", "2"), ("_offset", "1")]))
+        .get_json(
+            &t.url_with("/api/v1/datasets/dd/rows", &[("_fields", "行政區,編號"), ("_limit", "2"), ("_offset", "1")]),
+        )
         .await;
     assert_eq!(body["rows"], json!([{"行政區": "三民區", "編號": 2}, {"行政區": "苓雅區", "編號": 3}]));
     assert_eq!(body["total"], 5);
@@ -127,7 +129,8 @@ async fn a_cursor_keeps_paging_on_its_version_after_a_new_publish() {
     let (_, first) = t.get_json(&t.url("/api/v1/datasets/moving/rows?_limit=10")).await;
     let cursor = first["next_cursor"].as_str().unwrap().to_string();
     t.publish("moving", "b.csv", "id,district,value,score\n999,x,1,1\n").await;
-    let (_, second) = t.get_json(&t.url_with("/api/v1/datasets/moving/rows", &[("_limit", "10"), ("_cursor", &cursor)])).await;
+    let (_, second) =
+        t.get_json(&t.url_with("/api/v1/datasets/moving/rows", &[("_limit", "10"), ("_cursor", &cursor)])).await;
     let ids: Vec<i64> = second["rows"].as_array().unwrap().iter().map(|r| r["id"].as_i64().unwrap()).collect();
     assert_eq!(ids, (11..=20).collect::<Vec<_>>());
     let (_, now) = t.get_json(&t.url("/api/v1/datasets/moving/rows")).await;
@@ -142,7 +145,8 @@ async fn output_formats() {
     assert!(csv.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
     assert_eq!(csv.headers()["x-total-count"], "2");
     assert_eq!(csv.text().await.unwrap(), "名稱,經度,緯度,n\n甲,120.3,22.6,1\n乙,120.5,,2\n");
-    let nd = t.client.get(t.url("/api/v1/datasets/geo/rows")).header("accept", "application/x-ndjson").send().await.unwrap();
+    let nd =
+        t.client.get(t.url("/api/v1/datasets/geo/rows")).header("accept", "application/x-ndjson").send().await.unwrap();
     let text = nd.text().await.unwrap();
     assert_eq!(text.lines().count(), 2);
     assert_eq!(serde_json::from_str::<Value>(text.lines().next().unwrap()).unwrap()["名稱"], "甲");
@@ -179,7 +183,9 @@ async fn aggregates_group_count_sum_avg_min_max() {
     );
     assert_eq!(body["total"], 3);
     let (_, body) = t
-        .get_json(&t.url_with("/api/v1/datasets/dd/aggregate", &[("_count", "1"), ("人數__gte", "3"), ("_avg", "比例")]))
+        .get_json(
+            &t.url_with("/api/v1/datasets/dd/aggregate", &[("_count", "1"), ("人數__gte", "3"), ("_avg", "比例")]),
+        )
         .await;
     assert_eq!(body["rows"][0]["count"], 3);
     assert_eq!(body["rows"][0]["avg_比例"].as_f64(), Some(1.0));

@@ -65,7 +65,9 @@ async fn read_only_sql_with_joins_limits_and_clear_errors() {
     t.publish_new("names", "n.csv", "district,english\n苓雅區,Lingya\n三民區,Sanmin\n").await;
     let sql = |q: &str| t.url_with("/api/v1/datasets/gen/sql", &[("q", q)]);
     let (status, body) = t
-        .get_json(&sql("SELECT district, count(*) AS n FROM data WHERE value >= 500 GROUP BY district ORDER BY district"))
+        .get_json(&sql(
+            "SELECT district, count(*) AS n FROM data WHERE value >= 500 GROUP BY district ORDER BY district",
+        ))
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["rows"].as_array().unwrap().len(), 5);
@@ -79,7 +81,8 @@ async fn read_only_sql_with_joins_limits_and_clear_errors() {
     let (_, body) = t.get_json(&sql("SELECT * FROM data")).await;
     assert_eq!(body["rows"].as_array().unwrap().len(), 50);
     assert_eq!(body["truncated"], true);
-    for bad in ["CREATE TABLE x (a INT)", "INSERT INTO data VALUES (1)", "DROP TABLE data", "COPY data TO '/tmp/x.csv'"] {
+    for bad in ["CREATE TABLE x (a INT)", "INSERT INTO data VALUES (1)", "DROP TABLE data", "COPY data TO '/tmp/x.csv'"]
+    {
         let (status, body) = t.get_json(&sql(bad)).await;
         assert_error(status, &body, StatusCode::BAD_REQUEST, "sql_not_read_only");
     }
@@ -153,7 +156,9 @@ async fn demo_datasets_are_real_files_served_at_once() {
     assert_eq!(list["total"], 3);
     // MOI births/deaths: 7,748 villages; village codes keep their leading zeros.
     let (_, body) = t
-        .get_json(&t.url_with("/api/v1/datasets/moi-village-vital-statistics-2024-10/rows", &[("區域別代碼", "09007040002")]))
+        .get_json(
+            &t.url_with("/api/v1/datasets/moi-village-vital-statistics-2024-10/rows", &[("區域別代碼", "09007040002")]),
+        )
         .await;
     assert_eq!(body["total"], 1, "{body}");
     assert_eq!(body["rows"][0]["村里名稱"], "樂華村");

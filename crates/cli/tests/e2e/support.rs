@@ -64,14 +64,7 @@ pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         .await
         .unwrap();
     });
-    TestApp {
-        base: format!("http://{addr}"),
-        client: reqwest::Client::new(),
-        dir,
-        config,
-        app,
-        shutdown: Some(tx),
-    }
+    TestApp { base: format!("http://{addr}"), client: reqwest::Client::new(), dir, config, app, shutdown: Some(tx) }
 }
 
 impl TestApp {
