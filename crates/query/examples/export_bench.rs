@@ -106,7 +106,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // A /rows page: 100 scattered rows, all columns.
     let ids: Vec<u32> = (0..100u32).map(|i| i * 9_973 % table.row_count() as u32).collect();
     let columns: Vec<usize> = (0..table.batch().num_columns()).collect();
-    let meta = PageMeta { next_cursor: Some("eyJrIjoxMDB9"), total: Some(table.row_count() as u64), truncated: None };
+    let meta = PageMeta {
+        groups: None,
+        next_cursor: Some("eyJrIjoxMDB9"),
+        total: Some(table.row_count() as u64),
+        truncated: None,
+    };
     let pages = 10_000;
     let (time, bytes) = best(3, || {
         let mut total = 0;

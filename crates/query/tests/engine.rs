@@ -602,14 +602,14 @@ const ROW2: &str = r#"{"id":3,"名稱":null,"amount":null,"flag":null,"day":null
 #[test]
 fn json_page_renders_every_type() {
     let batch = every_type();
-    let meta = PageMeta { next_cursor: None, total: Some(3), truncated: None };
+    let meta = PageMeta { groups: None, next_cursor: None, total: Some(3), truncated: None };
     let json = encode_page(OutputFormat::Json, &batch, RowSet::All, &ALL_COLUMNS, &meta).unwrap();
     assert_eq!(text(&json), format!(r#"{{"rows":[{ROW0},{ROW1},{ROW2}],"next_cursor":null,"total":3}}"#));
     let parsed: serde_json::Value = serde_json::from_slice(&json).unwrap();
     assert_eq!(parsed["rows"][1]["名稱"], "line1\nline2\t\u{1}");
 
     // Selected rows and columns, in the order asked; a cursor; the SQL flag; no total.
-    let meta = PageMeta { next_cursor: Some("abc\"1"), total: None, truncated: Some(true) };
+    let meta = PageMeta { groups: None, next_cursor: Some("abc\"1"), total: None, truncated: Some(true) };
     let json = encode_page(OutputFormat::Json, &batch, RowSet::Ids(&[2, 0]), &[9, 0], &meta).unwrap();
     assert_eq!(
         text(&json),
@@ -623,7 +623,7 @@ fn json_page_renders_every_type() {
 #[test]
 fn ndjson_page_is_one_object_per_line() {
     let batch = every_type();
-    let meta = PageMeta { next_cursor: Some("x"), total: Some(3), truncated: None };
+    let meta = PageMeta { groups: None, next_cursor: Some("x"), total: Some(3), truncated: None };
     let ndjson = encode_page(OutputFormat::Ndjson, &batch, RowSet::All, &ALL_COLUMNS, &meta).unwrap();
     assert_eq!(text(&ndjson), format!("{ROW0}\n{ROW1}\n{ROW2}\n"));
 }
@@ -716,7 +716,7 @@ mod arrow_csv_roundtrip {
 #[test]
 fn geojson_page_has_points_and_properties() {
     let batch = every_type();
-    let meta = PageMeta { next_cursor: Some("abc"), total: Some(3), truncated: None };
+    let meta = PageMeta { groups: None, next_cursor: Some("abc"), total: Some(3), truncated: None };
     let geojson = encode_page(OutputFormat::Geojson, &batch, RowSet::All, &[0, 1, 7, 8], &meta).unwrap();
     assert_eq!(
         text(&geojson),

@@ -418,7 +418,12 @@ pub async fn rows(
                 answer.table.batch(),
                 RowSet::Ids(&page.row_ids),
                 &page.columns,
-                &PageMeta { next_cursor: page.next_cursor.as_deref(), total: Some(page.total), truncated: None },
+                &PageMeta {
+                    groups: None,
+                    next_cursor: page.next_cursor.as_deref(),
+                    total: Some(page.total),
+                    truncated: None,
+                },
             )?;
             let mut extra = vec![("x-total-count".to_string(), page.total.to_string())];
             if let Some(cursor) = &page.next_cursor {
@@ -436,7 +441,7 @@ pub async fn rows(
 /// `_group`, one row over all matching rows.
 #[utoipa::path(get, path = "/api/v1/datasets/{slug}/aggregate", tag = "data",
     params(("slug" = String, Path, description = "Dataset slug"), AggregateParams),
-    responses((status = 200, description = "`{\"rows\":[…],\"total\":groups}`"),
+    responses((status = 200, description = "`{\"rows\":[…],\"groups\":G}`"),
         (status = 304, description = "Not modified"),
         (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn aggregate(
@@ -460,7 +465,7 @@ pub async fn aggregate(
                 batch,
                 RowSet::All,
                 &columns,
-                &PageMeta { next_cursor: None, total: Some(answer.output.total_groups), truncated: None },
+                &PageMeta { groups: Some(answer.output.total_groups), next_cursor: None, total: None, truncated: None },
             )?;
             Ok((body, vec![("x-total-count".to_string(), answer.output.total_groups.to_string())]))
         }
@@ -501,7 +506,7 @@ pub async fn sql(
         &answer.batch,
         RowSet::All,
         &columns,
-        &PageMeta { next_cursor: None, total: None, truncated: Some(answer.output.truncated) },
+        &PageMeta { groups: None, next_cursor: None, total: None, truncated: Some(answer.output.truncated) },
     )
     .map_err(|e| ctx.err(e))?;
     // The answer may read other datasets too, so the validator is the body itself.

@@ -87,6 +87,8 @@ pub struct PageMeta<'a> {
     /// The token for the next page; written as `null` on the last page when `total` is given (i.e. for `/rows`).
     pub next_cursor: Option<&'a str>,
     pub total: Option<u64>,
+    /// For `/aggregate`: the number of groups before `_limit`/`_offset`.
+    pub groups: Option<u64>,
     /// For `/sql`: whether the result was cut at the row limit.
     pub truncated: Option<bool>,
 }
@@ -278,6 +280,10 @@ fn write_meta(out: &mut Vec<u8>, meta: &PageMeta<'_>) {
         out.extend_from_slice(b",\"total\":");
         text::write_u64(out, total);
     }
+    if let Some(groups) = meta.groups {
+        out.extend_from_slice(b",\"groups\":");
+        text::write_u64(out, groups);
+    }
     if let Some(truncated) = meta.truncated {
         out.extend_from_slice(if truncated { b",\"truncated\":true" } else { b",\"truncated\":false" });
     }
@@ -285,7 +291,7 @@ fn write_meta(out: &mut Vec<u8>, meta: &PageMeta<'_>) {
 
 /// Encodes one page of rows of `batch` (the columns `columns`, in that order) as a complete response body:
 ///
-/// - json: `{"rows":[{col: value, …}, …], "next_cursor": …, "total": N, "truncated": b}` — the paging keys only
+/// - json: `{"rows":[{col: value, …}, …], "next_cursor": …, "total": N, "groups": G, "truncated": b}` — the paging keys only
 ///   when given in `meta`; `next_cursor` is `null` on the last page when `total` is given;
 /// - ndjson: one JSON object per line, nothing else;
 /// - csv: a header line with the column names, then one line per row (`\n` line ends);
