@@ -31,6 +31,9 @@ pub use publish::{ProgressFn, PublishOptions, PublishProgress, PublishStage, Sta
 pub use query::{AggregateAnswer, Download, DownloadFormat, RowsAnswer, SqlAnswer};
 pub use tapwater_types::{Actor, Lang};
 
+/// When the current version of a dataset was read from the catalog, and what it was (`None`: nothing published).
+type CurrentVersion = (Instant, Option<Arc<Version>>);
+
 /// A running tapwater: the catalog, the version files, the query engine and the configuration.
 ///
 /// Cheap to clone; every front door (HTTP server, CLI) holds one.
@@ -46,7 +49,7 @@ struct Inner {
     engine: Arc<QueryEngine>,
     admin_token: String,
     /// Current version per dataset slug, with the instant it was read: saves a catalog round trip per request.
-    current: Mutex<HashMap<String, (Instant, Option<Arc<Version>>)>>,
+    current: Mutex<HashMap<String, CurrentVersion>>,
 }
 
 impl Tapwater {

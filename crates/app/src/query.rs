@@ -67,7 +67,7 @@ pub enum Download {
     /// A stored file (the original or the Parquet data), streamed from the version store.
     Stored { size: u64, stream: BoxStream<'static, Result<Bytes, AppError>>, filename: String, media_type: String },
     /// The table encoded on the fly, chunk by chunk.
-    Encoded { chunks: ExportChunks, format: OutputFormat, filename: String },
+    Encoded { chunks: Box<ExportChunks>, format: OutputFormat, filename: String },
 }
 
 impl Tapwater {
@@ -186,7 +186,11 @@ impl Tapwater {
                 };
                 let table = self.inner.engine.hot_table(&version).await?;
                 let chunks = export_chunks(table, format, bom)?;
-                Ok(Download::Encoded { chunks, format, filename: format!("{base}.{}", format.extension()) })
+                Ok(Download::Encoded {
+                    chunks: Box::new(chunks),
+                    format,
+                    filename: format!("{base}.{}", format.extension()),
+                })
             }
         }
     }

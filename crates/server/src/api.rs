@@ -573,7 +573,7 @@ pub async fn download(
             (Body::from_stream(stream.map(|r| r.map_err(std::io::Error::other))), filename, media_type, Some(size))
         }
         Download::Encoded { chunks, format, filename } => {
-            (stream_chunks(chunks), filename, format.media_type().to_string(), None)
+            (stream_chunks(*chunks), filename, format.media_type().to_string(), None)
         }
     };
     let mut response = Response::new(body);
