@@ -4,7 +4,7 @@
 //! up to [`DISTINCT_LIMIT`], after which the count is given up (`None`) and the set is freed.
 
 use std::collections::HashSet;
-use std::hash::{BuildHasherDefault, Hasher};
+
 use std::sync::Arc;
 
 use arrow::array::builder::NullBufferBuilder;
@@ -195,56 +195,9 @@ pub(crate) enum CellProblem {
     TooLarge,
 }
 
-/// FxHash-style word mixing with a SplitMix64 finaliser: much faster than SipHash for the short keys here, and the
-/// finaliser spreads the low bits that microsecond timestamps (multiples of 10^6) leave at zero. Sets are capped at
-/// [`DISTINCT_LIMIT`] entries, which bounds the cost of any crafted collisions.
-#[derive(Default, Clone, Copy)]
-struct FastHasher(u64);
-
-type FastHash = BuildHasherDefault<FastHasher>;
-
-impl FastHasher {
-    #[inline]
-    fn add(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
-    }
-}
-
-impl Hasher for FastHasher {
-    #[inline]
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for chunk in &mut chunks {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(chunk);
-            self.add(u64::from_le_bytes(word));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut word = [0u8; 8];
-            word[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(word) ^ ((rest.len() as u64) << 59));
-        }
-    }
-
-    #[inline]
-    fn write_u64(&mut self, v: u64) {
-        self.add(v);
-    }
-
-    #[inline]
-    fn write_u8(&mut self, v: u8) {
-        self.add(u64::from(v));
-    }
-
-    #[inline]
-    fn finish(&self) -> u64 {
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-}
+/// rustc's FxHash: much faster than SipHash for the short keys here. Sets are capped at [`DISTINCT_LIMIT`] entries,
+/// which bounds the cost of any crafted collisions.
+type FastHash = rustc_hash::FxBuildHasher;
 
 /// Builds one column batch by batch and keeps its statistics.
 pub(crate) struct ColumnConverter {
