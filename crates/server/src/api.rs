@@ -57,14 +57,34 @@ fn parse_number<T: std::str::FromStr>(value: Option<&str>, param: &str) -> Resul
     }
 }
 
+/// A JSON answer whose validator is a hash of the body: metadata changes rarely, so clients and proxies revalidate
+/// with `If-None-Match` and get 304.
+fn json_with_etag<T: Serialize>(headers: &HeaderMap, value: &T) -> Response {
+    let body = match serde_json::to_vec(value) {
+        Ok(body) => body,
+        Err(err) => return ApiError::new(AppError::Internal(err.to_string()), tapwater_app::Lang::En).into_response(),
+    };
+    let tag = etag(&hex::encode(sha2::Sha256::digest(&body)), "json", "", "");
+    if not_modified(headers, &tag) {
+        return not_modified_response(&tag, false);
+    }
+    let mut response = Response::new(Body::from(body));
+    let h = response.headers_mut();
+    set(h, CONTENT_TYPE, "application/json");
+    set(h, ETAG, &tag);
+    h.insert(CACHE_CONTROL, cache_control(false));
+    response
+}
+
 /// List and search datasets.
 #[utoipa::path(get, path = "/api/v1/datasets", tag = "catalog", params(ListParams),
     responses((status = 200, body = DatasetList), (status = 400, body = ErrorBody)))]
 pub async fn list_datasets(
     State(app): State<Tapwater>,
     ctx: Ctx,
+    headers: HeaderMap,
     RawQuery(raw): RawQuery,
-) -> Result<Json<DatasetList>, ApiError> {
+) -> Result<Response, ApiError> {
     let pairs = query_pairs(raw.as_deref());
     let query = DatasetListQuery {
         q: param(&pairs, "q").map(str::to_string),
@@ -73,7 +93,7 @@ pub async fn list_datasets(
         limit: parse_number(param(&pairs, "limit"), "limit").map_err(|e| ctx.err(e))?,
         offset: parse_number(param(&pairs, "offset"), "offset").map_err(|e| ctx.err(e))?,
     };
-    Ok(Json(app.list_datasets(&ctx.actor, query).await.map_err(|e| ctx.err(e))?))
+    Ok(json_with_etag(&headers, &app.list_datasets(&ctx.actor, query).await.map_err(|e| ctx.err(e))?))
 }
 
 /// Links to everything a client can do with a dataset.
@@ -148,17 +168,21 @@ fn links(slug: &str, version: Option<&Version>) -> DatasetLinks {
 pub async fn get_dataset(
     State(app): State<Tapwater>,
     ctx: Ctx,
+    headers: HeaderMap,
     Path(slug): Path<String>,
-) -> Result<Json<DatasetView>, ApiError> {
+) -> Result<Response, ApiError> {
     let detail = app.dataset_detail(&ctx.actor, &slug).await.map_err(|e| ctx.err(e))?;
     let current = detail.current.as_deref().cloned();
-    Ok(Json(DatasetView {
-        links: links(&slug, current.as_ref()),
-        schema: current.as_ref().map(|v| v.schema.clone()),
-        dataset: detail.dataset,
-        current_version: current,
-        versions: detail.versions,
-    }))
+    Ok(json_with_etag(
+        &headers,
+        &DatasetView {
+            links: links(&slug, current.as_ref()),
+            schema: current.as_ref().map(|v| v.schema.clone()),
+            dataset: detail.dataset,
+            current_version: current,
+            versions: detail.versions,
+        },
+    ))
 }
 
 /// Reads a JSON body, turning extractor rejections into tapwater errors (415 for a wrong content type, 400 for
@@ -232,10 +256,11 @@ pub async fn list_licenses() -> Json<&'static [License]> {
 pub async fn list_versions(
     State(app): State<Tapwater>,
     ctx: Ctx,
+    headers: HeaderMap,
     Path(slug): Path<String>,
-) -> Result<Json<Vec<VersionSummary>>, ApiError> {
+) -> Result<Response, ApiError> {
     let detail = app.dataset_detail(&ctx.actor, &slug).await.map_err(|e| ctx.err(e))?;
-    Ok(Json(detail.versions))
+    Ok(json_with_etag(&headers, &detail.versions))
 }
 
 /// One version: schema, statistics, original file, artefacts.
@@ -245,11 +270,12 @@ pub async fn list_versions(
 pub async fn get_version(
     State(app): State<Tapwater>,
     ctx: Ctx,
+    headers: HeaderMap,
     Path((slug, seq)): Path<(String, String)>,
-) -> Result<Json<Version>, ApiError> {
+) -> Result<Response, ApiError> {
     let seq: i64 = seq.parse().map_err(|_| ctx.err(AppError::VersionNotFound { slug: slug.clone(), seq: 0 }))?;
     let version = app.version(&ctx.actor, &slug, Some(seq)).await.map_err(|e| ctx.err(e))?;
-    Ok(Json((*version).clone()))
+    Ok(json_with_etag(&headers, &*version))
 }
 
 // ------------------------------------------------------------------------------------------------ publishing

@@ -21,6 +21,7 @@ use axum::http::{HeaderName, Method, StatusCode};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::get;
 use tapwater_app::{Lang, Tapwater};
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::{Any, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -75,6 +76,16 @@ pub fn router(app: Tapwater) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(app)
+        // A bug must not take the connection down or leak its message: log it, answer a plain internal_error.
+        .layer(CatchPanicLayer::custom(|_panic: Box<dyn std::any::Any + Send>| {
+            tracing::error!("a request handler panicked");
+            error_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal_error",
+                "Something went wrong on our side; it has been logged. 伺服器發生錯誤，已記錄。".to_string(),
+                None,
+            )
+        }))
         .layer(CompressionLayer::new())
         .layer(cors)
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))

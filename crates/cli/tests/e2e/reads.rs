@@ -28,6 +28,11 @@ async fn etag_gives_304_and_changes_with_the_version() {
     assert_eq!(after.status(), StatusCode::OK);
     let body: Value = after.json().await.unwrap();
     assert_eq!(body["total"], 1);
+    // Metadata reads carry a validator too.
+    let meta = t.get(&t.url("/api/v1/datasets/ee")).await;
+    let meta_tag = meta.headers()["etag"].to_str().unwrap().to_string();
+    let again = t.client.get(t.url("/api/v1/datasets/ee")).header("if-none-match", &meta_tag).send().await.unwrap();
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
     // Same URL twice gives the same body (second from the response cache).
     let a = t.get(&t.url("/api/v1/datasets/ee/aggregate?_count=1")).await.text().await.unwrap();
     let b = t.get(&t.url("/api/v1/datasets/ee/aggregate?_count=1")).await.text().await.unwrap();
