@@ -983,3 +983,92 @@ mod tests {
         assert!(!is_transient(&sqlx::Error::PoolTimedOut));
     }
 }
+
+// ------------------------------------------------------------------------------------------------ jobs
+
+impl Catalog {
+    /// Records a new job.
+    pub async fn create_job(&self, job: &tapwater_types::Job) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO jobs (id, kind, dataset_slug, status, stage, done, total, version_seq, error_code, \
+             error_message, error_message_zh, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        )
+        .bind(&job.id)
+        .bind(&job.kind)
+        .bind(&job.dataset)
+        .bind(job.status.as_str())
+        .bind(job.stage.as_deref())
+        .bind(i64::try_from(job.done).unwrap_or(i64::MAX))
+        .bind(i64::try_from(job.total).unwrap_or(i64::MAX))
+        .bind(job.version)
+        .bind(job.error.as_ref().map(|e| e.code.as_str()))
+        .bind(job.error.as_ref().map(|e| e.message.as_str()))
+        .bind(job.error.as_ref().map(|e| e.message_zh.as_str()))
+        .bind(time::format(job.created_at))
+        .bind(time::format(job.updated_at))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Stores a job's new status, stage, progress, result or error.
+    pub async fn update_job(&self, job: &tapwater_types::Job) -> Result<(), StoreError> {
+        let result = sqlx::query(
+            "UPDATE jobs SET status = $2, stage = $3, done = $4, total = $5, version_seq = $6, error_code = $7, \
+             error_message = $8, error_message_zh = $9, updated_at = $10 WHERE id = $1",
+        )
+        .bind(&job.id)
+        .bind(job.status.as_str())
+        .bind(job.stage.as_deref())
+        .bind(i64::try_from(job.done).unwrap_or(i64::MAX))
+        .bind(i64::try_from(job.total).unwrap_or(i64::MAX))
+        .bind(job.version)
+        .bind(job.error.as_ref().map(|e| e.code.as_str()))
+        .bind(job.error.as_ref().map(|e| e.message.as_str()))
+        .bind(job.error.as_ref().map(|e| e.message_zh.as_str()))
+        .bind(time::format(job.updated_at))
+        .execute(&self.pool)
+        .await?;
+        if result.rows_affected() == 0 {
+            return Err(StoreError::NotFound { what: format!("job {}", job.id) });
+        }
+        Ok(())
+    }
+
+    pub async fn get_job(&self, id: &str) -> Result<Option<tapwater_types::Job>, StoreError> {
+        let Some(row) = sqlx::query(
+            "SELECT id, kind, dataset_slug, status, stage, done, total, version_seq, error_code, error_message, \
+             error_message_zh, created_at, updated_at FROM jobs WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        else {
+            return Ok(None);
+        };
+        let status: String = row.try_get("status")?;
+        let error_code: Option<String> = row.try_get("error_code")?;
+        Ok(Some(tapwater_types::Job {
+            id: row.try_get("id")?,
+            kind: row.try_get("kind")?,
+            dataset: row.try_get("dataset_slug")?,
+            status: tapwater_types::JobStatus::parse(&status)
+                .ok_or_else(|| StoreError::Corrupt(format!("job status {status:?}")))?,
+            stage: row.try_get("stage")?,
+            done: u64::try_from(row.try_get::<i64, _>("done")?).unwrap_or(0),
+            total: u64::try_from(row.try_get::<i64, _>("total")?).unwrap_or(0),
+            version: row.try_get("version_seq")?,
+            error: match error_code {
+                Some(code) => Some(tapwater_types::JobError {
+                    code,
+                    message: row.try_get::<Option<String>, _>("error_message")?.unwrap_or_default(),
+                    message_zh: row.try_get::<Option<String>, _>("error_message_zh")?.unwrap_or_default(),
+                }),
+                None => None,
+            },
+            created_at: time::parse(&row.try_get::<String, _>("created_at")?)?,
+            updated_at: time::parse(&row.try_get::<String, _>("updated_at")?)?,
+        }))
+    }
+}

@@ -603,3 +603,45 @@ async fn unsupported_catalog_urls_are_refused_without_echoing_secrets() {
         assert!(!error.to_string().contains("secret"), "{error}");
     }
 }
+
+async fn jobs_are_recorded_updated_and_read(catalog: Catalog) {
+    let now = chrono::Utc::now();
+    let mut job = tapwater_types::Job {
+        id: "job-1".to_string(),
+        kind: "publish".to_string(),
+        dataset: "aqi".to_string(),
+        status: tapwater_types::JobStatus::Queued,
+        stage: None,
+        done: 0,
+        total: 0,
+        version: None,
+        error: None,
+        created_at: now,
+        updated_at: now,
+    };
+    catalog.create_job(&job).await.unwrap();
+    job.status = tapwater_types::JobStatus::Failed;
+    job.stage = Some("converting".to_string());
+    job.done = 5_000_000_000;
+    job.total = 6_000_000_000;
+    job.error = Some(tapwater_types::JobError {
+        code: "malformed_file".to_string(),
+        message: "line 3".to_string(),
+        message_zh: "第 3 行".to_string(),
+    });
+    catalog.update_job(&job).await.unwrap();
+    let read = catalog.get_job("job-1").await.unwrap().unwrap();
+    assert_eq!(read.status, tapwater_types::JobStatus::Failed);
+    assert_eq!(read.stage.as_deref(), Some("converting"));
+    assert_eq!((read.done, read.total), (5_000_000_000, 6_000_000_000));
+    assert_eq!(read.error, job.error);
+    assert_eq!(read.dataset, "aqi");
+    assert!(catalog.get_job("nope").await.unwrap().is_none());
+    job.id = "nope".to_string();
+    assert!(matches!(catalog.update_job(&job).await, Err(tapwater_store::StoreError::NotFound { .. })));
+}
+
+#[tokio::test]
+async fn jobs() {
+    on_both("jobs", jobs_are_recorded_updated_and_read).await;
+}

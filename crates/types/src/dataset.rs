@@ -217,3 +217,59 @@ pub struct VersionSummary {
     pub row_count: u64,
     pub original_sha256: String,
 }
+
+/// State of a long-running job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum JobStatus {
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+}
+
+impl JobStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Queued => "queued",
+            JobStatus::Running => "running",
+            JobStatus::Succeeded => "succeeded",
+            JobStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        [JobStatus::Queued, JobStatus::Running, JobStatus::Succeeded, JobStatus::Failed]
+            .into_iter()
+            .find(|s| s.as_str() == value)
+    }
+}
+
+/// Why a job failed, in the same terms as an API error.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct JobError {
+    pub code: String,
+    pub message: String,
+    pub message_zh: String,
+}
+
+/// Long-running work a client can follow (a publish started with `?async=1`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Job {
+    pub id: String,
+    /// e.g. `publish`.
+    pub kind: String,
+    /// Slug of the dataset the job works on.
+    pub dataset: String,
+    pub status: JobStatus,
+    /// What it is doing now, e.g. `converting`.
+    pub stage: Option<String>,
+    /// Progress within the stage (bytes for reading stages).
+    pub done: u64,
+    pub total: u64,
+    /// The version a successful publish created.
+    pub version: Option<i64>,
+    pub error: Option<JobError>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}

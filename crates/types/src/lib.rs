@@ -13,7 +13,8 @@ mod license;
 mod slug;
 
 pub use dataset::{
-    Actor, Artefact, ArtefactStatus, Dataset, DatasetInput, DatasetPatch, Frequency, OriginalFile, Publisher, Version,
+    Actor, Artefact, ArtefactStatus, Dataset, DatasetInput, DatasetPatch, Frequency, Job, JobError, JobStatus,
+    OriginalFile, Publisher, Version,
     VersionSummary,
 };
 pub use field::{ColumnStats, Field, FieldType, TableSchema};

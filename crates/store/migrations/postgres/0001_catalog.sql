@@ -70,3 +70,22 @@ CREATE TABLE version_artefacts (
     updated_at TEXT NOT NULL,
     PRIMARY KEY (version_id, kind)
 );
+
+-- Long-running work (today: publishes started over HTTP with ?async=1), so a client can follow its progress from
+-- any server of a scale-out deployment.
+CREATE TABLE jobs (
+    id TEXT PRIMARY KEY NOT NULL,
+    kind TEXT NOT NULL,
+    dataset_slug TEXT NOT NULL,
+    -- queued | running | succeeded | failed
+    status TEXT NOT NULL,
+    stage TEXT,
+    done BIGINT NOT NULL,
+    total BIGINT NOT NULL,
+    version_seq BIGINT,
+    error_code TEXT,
+    error_message TEXT,
+    error_message_zh TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
