@@ -37,6 +37,8 @@ pub enum AppError {
     VersionNotFound { slug: String, seq: i64 },
     #[error("dataset {slug:?} has no published version yet")]
     NoVersion { slug: String },
+    #[error("job {id:?} not found")]
+    JobNotFound { id: String },
     #[error("dataset {slug:?} already exists")]
     DatasetExists { slug: String },
     #[error("authentication required")]
@@ -93,6 +95,7 @@ impl AppError {
             AppError::DatasetNotFound { .. } => "dataset_not_found",
             AppError::VersionNotFound { .. } => "version_not_found",
             AppError::NoVersion { .. } => "no_version",
+            AppError::JobNotFound { .. } => "job_not_found",
             AppError::DatasetExists { .. } => "dataset_exists",
             AppError::Unauthorized => "unauthorized",
             AppError::Forbidden => "forbidden",
@@ -106,9 +109,10 @@ impl AppError {
 
     pub fn kind(&self) -> ErrorKind {
         match self {
-            AppError::DatasetNotFound { .. } | AppError::VersionNotFound { .. } | AppError::NoVersion { .. } => {
-                ErrorKind::NotFound
-            }
+            AppError::DatasetNotFound { .. }
+            | AppError::VersionNotFound { .. }
+            | AppError::NoVersion { .. }
+            | AppError::JobNotFound { .. } => ErrorKind::NotFound,
             AppError::DatasetExists { .. } => ErrorKind::Conflict,
             AppError::Unauthorized => ErrorKind::Unauthorized,
             AppError::Forbidden => ErrorKind::Forbidden,
@@ -134,6 +138,7 @@ impl AppError {
                 Some("slug".into())
             }
             AppError::VersionNotFound { .. } => Some("_version".into()),
+            AppError::JobNotFound { .. } => Some("id".into()),
             AppError::InvalidInput { param, .. } => Some(param.clone()),
             AppError::PayloadTooLarge { .. } | AppError::Ingest(_) => Some("file".into()),
             AppError::Query(e) => e.param().map(str::to_string),
@@ -156,6 +161,8 @@ impl AppError {
                 format!("Dataset \"{slug}\" exists but no version has been published yet.")
             }
             (AppError::NoVersion { slug }, Lang::ZhTw) => format!("資料集「{slug}」已建立，但尚未發布任何版本。"),
+            (AppError::JobNotFound { id }, Lang::En) => format!("There is no job \"{id}\"."),
+            (AppError::JobNotFound { id }, Lang::ZhTw) => format!("找不到工作「{id}」。"),
             (AppError::DatasetExists { slug }, Lang::En) => {
                 format!("A dataset \"{slug}\" already exists; update it with PATCH or publish a new version.")
             }
@@ -190,6 +197,7 @@ pub const ERROR_CODES: &[(&str, ErrorKind)] = &[
     ("dataset_not_found", ErrorKind::NotFound),
     ("version_not_found", ErrorKind::NotFound),
     ("no_version", ErrorKind::NotFound),
+    ("job_not_found", ErrorKind::NotFound),
     ("dataset_exists", ErrorKind::Conflict),
     ("unauthorized", ErrorKind::Unauthorized),
     ("forbidden", ErrorKind::Forbidden),

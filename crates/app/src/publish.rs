@@ -66,6 +66,18 @@ pub enum PublishStage {
 }
 
 impl PublishStage {
+    /// Machine name, as shown in a job's `stage`.
+    pub fn name(self) -> &'static str {
+        match self {
+            PublishStage::Hashing => "hashing",
+            PublishStage::Inferring => "inferring",
+            PublishStage::Converting => "converting",
+            PublishStage::Storing => "storing",
+            PublishStage::Committing => "committing",
+        }
+    }
+
+    /// Bilingual label for progress bars.
     pub fn label(self) -> &'static str {
         match self {
             PublishStage::Hashing => "hashing / 計算雜湊",
@@ -264,6 +276,89 @@ impl Tapwater {
 }
 
 impl Tapwater {
+    /// Starts publishing `upload` in the background and returns at once with a job the client can follow
+    /// (`GET /api/v1/jobs/{id}`): status, stage and progress are written to the catalog every half second, so any
+    /// server of a scale-out deployment can answer.
+    pub async fn start_publish_job(
+        &self,
+        actor: &Actor,
+        slug: &str,
+        upload: StagedUpload,
+    ) -> Result<tapwater_types::Job, AppError> {
+        authorize(actor, Action::PublishVersion(slug))?;
+        self.existing_slug(slug).await?;
+        let now = chrono::Utc::now();
+        let job = tapwater_types::Job {
+            id: new_version_id(),
+            kind: "publish".to_string(),
+            dataset: slug.to_string(),
+            status: tapwater_types::JobStatus::Queued,
+            stage: None,
+            done: 0,
+            total: upload.bytes,
+            version: None,
+            error: None,
+            created_at: now,
+            updated_at: now,
+        };
+        self.inner.catalog.create_job(&job).await?;
+        let latest = Arc::new(std::sync::Mutex::new(None::<PublishProgress>));
+        let seen = latest.clone();
+        let progress: ProgressFn = Arc::new(move |p| {
+            if let Ok(mut slot) = seen.lock() {
+                *slot = Some(p);
+            }
+        });
+        let (app, actor, slug, mut record) = (self.clone(), actor.clone(), slug.to_string(), job.clone());
+        tokio::spawn(async move {
+            record.status = tapwater_types::JobStatus::Running;
+            let work = app.publish_version(&actor, &slug, upload, PublishOptions::default(), progress);
+            tokio::pin!(work);
+            let mut tick = tokio::time::interval(std::time::Duration::from_millis(500));
+            let result = loop {
+                tokio::select! {
+                    result = &mut work => break result,
+                    _ = tick.tick() => {
+                        if let Some(p) = latest.lock().ok().and_then(|slot| *slot) {
+                            record.stage = Some(p.stage.name().to_string());
+                            record.done = p.done;
+                            record.total = p.total;
+                        }
+                        record.updated_at = chrono::Utc::now();
+                        if let Err(err) = app.inner.catalog.update_job(&record).await {
+                            tracing::warn!(%err, job = %record.id, "could not record job progress");
+                        }
+                    }
+                }
+            };
+            match result {
+                Ok(version) => {
+                    record.status = tapwater_types::JobStatus::Succeeded;
+                    record.version = Some(version.seq);
+                    record.stage = None;
+                }
+                Err(err) => {
+                    record.status = tapwater_types::JobStatus::Failed;
+                    record.error = Some(tapwater_types::JobError {
+                        code: err.code().to_string(),
+                        message: err.message(tapwater_types::Lang::En),
+                        message_zh: err.message(tapwater_types::Lang::ZhTw),
+                    });
+                }
+            }
+            record.updated_at = chrono::Utc::now();
+            if let Err(err) = app.inner.catalog.update_job(&record).await {
+                tracing::warn!(%err, job = %record.id, "could not record the end of a job");
+            }
+        });
+        Ok(job)
+    }
+
+    /// A job's current state.
+    pub async fn job(&self, _actor: &Actor, id: &str) -> Result<tapwater_types::Job, AppError> {
+        self.inner.catalog.get_job(id).await?.ok_or_else(|| AppError::JobNotFound { id: id.to_string() })
+    }
+
     /// Removes version files no catalog row points to — left by a publish that was killed before its commit — when
     /// they are older than `min_age` (younger ones may belong to a publish still running in another process).
     /// Returns how many versions' files were removed.

@@ -17,7 +17,9 @@ use serde::{Deserialize, Serialize};
 use tapwater_app::{AppError, DatasetList, DatasetListQuery, Download, DownloadFormat, PublishOptions, Tapwater};
 use tapwater_query::cache::CachedResponse;
 use tapwater_query::encode::{OutputFormat, PageMeta, RowSet, encode_page, geo_columns};
-use tapwater_types::{Dataset, DatasetInput, DatasetPatch, LICENSES, License, TableSchema, Version, VersionSummary};
+use tapwater_types::{
+    Dataset, DatasetInput, DatasetPatch, Job, LICENSES, License, TableSchema, Version, VersionSummary,
+};
 
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Ctx, param, query_pairs};
@@ -243,6 +245,14 @@ pub async fn update_dataset(
     Ok(Json(app.update_dataset(&ctx.actor, &slug, patch).await.map_err(|e| ctx.err(e))?))
 }
 
+/// A long-running job (an asynchronous publish): status, stage, progress, and the version or error it ended with.
+#[utoipa::path(get, path = "/api/v1/jobs/{id}", tag = "publishing",
+    params(("id" = String, Path, description = "Job id from the 202 answer")),
+    responses((status = 200, body = Job), (status = 404, body = ErrorBody)))]
+pub async fn get_job(State(app): State<Tapwater>, ctx: Ctx, Path(id): Path<String>) -> Result<Json<Job>, ApiError> {
+    Ok(Json(app.job(&ctx.actor, &id).await.map_err(|e| ctx.err(e))?))
+}
+
 /// The licences a dataset can be published under.
 #[utoipa::path(get, path = "/api/v1/licenses", tag = "catalog", responses((status = 200, body = [License])))]
 pub async fn list_licenses() -> Json<&'static [License]> {
@@ -285,11 +295,14 @@ pub async fn get_version(
 /// Needs the admin token.
 #[utoipa::path(post, path = "/api/v1/datasets/{slug}/versions", tag = "publishing",
     params(("slug" = String, Path, description = "Dataset slug"),
-        ("filename" = Option<String>, Query, description = "Original file name, kept with the version")),
+        ("filename" = Option<String>, Query, description = "Original file name, kept with the version"),
+        ("async" = Option<String>, Query,
+            description = "`1`: answer 202 at once with a job to follow at `/api/v1/jobs/{id}` (stage, progress, result)")),
     request_body(content = Vec<u8>, content_type = "application/octet-stream",
         description = "The file: CSV/TSV (UTF-8), JSON array of objects, or NDJSON"),
     security(("admin_token" = [])),
-    responses((status = 201, body = Version), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+    responses((status = 201, body = Version), (status = 202, body = Job, description = "Accepted (async=1)"),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn publish_version(
     State(app): State<Tapwater>,
@@ -349,6 +362,15 @@ pub async fn publish_version(
         let stream = request.into_body().into_data_stream();
         app.stage_upload(&filename, stream).await.map_err(|e| ctx.err(e))?
     };
+    if matches!(param(&pairs, "async"), Some("1" | "true")) {
+        let job = app.start_publish_job(&ctx.actor, &slug, upload).await.map_err(|e| ctx.err(e))?;
+        let location = format!("/api/v1/jobs/{}", job.id);
+        let mut response = (StatusCode::ACCEPTED, Json(job)).into_response();
+        if let Ok(value) = HeaderValue::from_str(&location) {
+            response.headers_mut().insert(LOCATION, value);
+        }
+        return Ok(response);
+    }
     let version = app
         .publish_version(&ctx.actor, &slug, upload, PublishOptions::default(), Arc::new(|_| {}))
         .await

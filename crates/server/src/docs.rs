@@ -34,6 +34,7 @@ td,th{border-bottom:1px solid #eee;text-align:left;padding:.25rem .4rem;vertical
 <tr id="error-dataset_not_found"><td>dataset_not_found</td><td>404</td><td>No dataset with that slug / 找不到資料集</td></tr>
 <tr id="error-version_not_found"><td>version_not_found</td><td>404</td><td>The dataset has no such version / 沒有該版本</td></tr>
 <tr id="error-no_version"><td>no_version</td><td>404</td><td>Nothing published yet / 尚未發布任何版本</td></tr>
+<tr id="error-job_not_found"><td>job_not_found</td><td>404</td><td>No job with that id / 找不到工作</td></tr>
 <tr id="error-not_found"><td>not_found</td><td>404</td><td>No such endpoint / 沒有這個端點</td></tr>
 <tr id="error-method_not_allowed"><td>method_not_allowed</td><td>405</td><td>Wrong HTTP method / 不接受此 HTTP 方法</td></tr>
 <tr id="error-dataset_exists"><td>dataset_exists</td><td>409</td><td>Slug already taken / 代稱已被使用</td></tr>

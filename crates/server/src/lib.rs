@@ -49,6 +49,7 @@ pub fn router(app: Tapwater) -> Router {
         .route("/datasets/{slug}/aggregate", get(api::aggregate))
         .route("/datasets/{slug}/sql", get(api::sql))
         .route("/datasets/{slug}/download", get(api::download))
+        .route("/jobs/{id}", get(api::get_job))
         .route("/licenses", get(api::list_licenses))
         .route("/openapi.json", get(openapi::openapi_json))
         .route("/docs", get(docs::api_reference))

@@ -19,7 +19,7 @@ use crate::error::{ErrorBody, ErrorDetail};
     ),
     paths(
         api::list_datasets, api::get_dataset, api::create_dataset, api::update_dataset, api::list_licenses,
-        api::list_versions, api::get_version, api::publish_version, api::rows, api::aggregate, api::sql,
+        api::list_versions, api::get_version, api::publish_version, api::get_job, api::rows, api::aggregate, api::sql,
         api::download,
     ),
     components(schemas(ErrorBody, ErrorDetail)),

@@ -14,8 +14,7 @@ mod slug;
 
 pub use dataset::{
     Actor, Artefact, ArtefactStatus, Dataset, DatasetInput, DatasetPatch, Frequency, Job, JobError, JobStatus,
-    OriginalFile, Publisher, Version,
-    VersionSummary,
+    OriginalFile, Publisher, Version, VersionSummary,
 };
 pub use field::{ColumnStats, Field, FieldType, TableSchema};
 pub use lang::Lang;

@@ -221,3 +221,59 @@ async fn list_and_search_datasets() {
     assert_eq!(page["datasets"].as_array().unwrap().len(), 1);
     assert_eq!(page["total"], 3);
 }
+
+#[tokio::test]
+async fn async_publish_reports_progress_as_a_job() {
+    let t = spawn_app().await;
+    t.create_dataset(json!({"slug": "slow"})).await;
+    let response = t
+        .client
+        .post(t.url("/api/v1/datasets/slow/versions?async=1&filename=g.csv"))
+        .bearer_auth(TOKEN)
+        .body(generated_csv(200_000))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    let location = response.headers()["location"].to_str().unwrap().to_string();
+    let job: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(job["kind"], "publish");
+    assert!(location.ends_with(job["id"].as_str().unwrap()));
+    let started = std::time::Instant::now();
+    let finished = loop {
+        let (status, job) = t.get_json(&t.url(&location)).await;
+        assert_eq!(status, StatusCode::OK);
+        if job["status"] == "succeeded" || job["status"] == "failed" {
+            break job;
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(120), "job never finished: {job}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert_eq!(finished["status"], "succeeded", "{finished}");
+    assert_eq!(finished["version"], 1);
+    let (_, rows) = t.get_json(&t.url("/api/v1/datasets/slow/rows?_limit=0")).await;
+    assert_eq!(rows["total"], 200_000);
+
+    // A bad file fails the job with the same code a synchronous publish would give.
+    let response = t
+        .client
+        .post(t.url("/api/v1/datasets/slow/versions?async=1"))
+        .bearer_auth(TOKEN)
+        .body("a,b\n1,2,3\n")
+        .send()
+        .await
+        .unwrap();
+    let job: serde_json::Value = response.json().await.unwrap();
+    let url = t.url(&format!("/api/v1/jobs/{}", job["id"].as_str().unwrap()));
+    let failed = loop {
+        let (_, job) = t.get_json(&url).await;
+        if job["status"] == "failed" || job["status"] == "succeeded" {
+            break job;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(failed["status"], "failed");
+    assert_eq!(failed["error"]["code"], "malformed_file");
+    let (status, body) = t.get_json(&t.url("/api/v1/jobs/nope")).await;
+    assert_error(status, &body, StatusCode::NOT_FOUND, "job_not_found");
+}
