@@ -24,6 +24,16 @@ impl Drop for TestApp {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
+        // A fresh PostgreSQL database per test: drop it, so repeated runs on one server leave nothing behind. Drop
+        // cannot await, so a small runtime on its own thread does it (the FORCE option ends our open connections).
+        if let (Some(url), Ok(admin)) = (self.config.database_url.clone(), std::env::var("TAPWATER_TEST_POSTGRES_URL"))
+        {
+            let _ = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                runtime.block_on(tapwater_store::testing::drop_postgres_database(&admin, &url))
+            })
+            .join();
+        }
     }
 }
 
