@@ -277,3 +277,33 @@ async fn async_publish_reports_progress_as_a_job() {
     let (status, body) = t.get_json(&t.url("/api/v1/jobs/nope")).await;
     assert_error(status, &body, StatusCode::NOT_FOUND, "job_not_found");
 }
+
+#[tokio::test]
+async fn storage_url_and_generated_admin_token() {
+    // Version files in another object store (here in memory) behave the same.
+    let t = spawn_with(|c| c.storage = Some("memory://".to_string())).await;
+    t.publish_new("in-memory", "m.csv", "a,b\n1,x\n").await;
+    let (_, rows) = t.get_json(&t.url("/api/v1/datasets/in-memory/rows")).await;
+    assert_eq!(rows["rows"], json!([{"a": 1, "b": "x"}]));
+    assert!(!t.data_dir().join("files").join("versions").exists(), "nothing written to the local directory");
+
+    // Without TAPWATER_ADMIN_TOKEN a token is generated once, kept in the data directory, and reused.
+    let dir = tempfile::tempdir().unwrap();
+    let config = tapwater_app::Config {
+        data_dir: dir.path().to_path_buf(),
+        database_url: test_database_url().await,
+        ..tapwater_app::Config::default()
+    };
+    let first = tapwater_app::Tapwater::open(config.clone()).await.unwrap().admin_token().to_string();
+    let second = tapwater_app::Tapwater::open(config).await.unwrap().admin_token().to_string();
+    assert_eq!(first, second);
+    assert_eq!(first.len(), 64);
+    let stored = std::fs::read_to_string(dir.path().join("admin-token")).unwrap();
+    assert_eq!(stored.trim(), first);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("admin-token")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "only the owner may read the token");
+    }
+}
