@@ -31,6 +31,7 @@ const MAX_CACHED_BODY: usize = 4 * 1024 * 1024;
 // ------------------------------------------------------------------------------------------------ catalog
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[allow(dead_code)] // documents the parameters; the handler reads them from the raw query
 pub struct ListParams {
     /// Words to find in title, description or tags (Chinese works).
@@ -387,6 +388,7 @@ pub async fn publish_version(
 
 /// Parameters of the rows endpoint (column filters come in addition, see the description).
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[allow(dead_code)]
 pub struct RowsParams {
     /// Sort: `col,-col2` (`-` = descending). File order when absent.
@@ -409,6 +411,7 @@ pub struct RowsParams {
 
 /// Parameters of the aggregate endpoint (column filters come in addition).
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[allow(dead_code)]
 pub struct AggregateParams {
     /// Group-by columns: `col1,col2`.
@@ -522,6 +525,7 @@ pub async fn aggregate(
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[allow(dead_code)]
 pub struct SqlParams {
     /// A read-only SQL query; the dataset is table `data`, other datasets by slug (quote slugs with `-`).
@@ -574,6 +578,7 @@ pub async fn sql(
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[allow(dead_code)]
 pub struct DownloadParams {
     /// csv | json | ndjson | geojson | parquet | original (default csv).

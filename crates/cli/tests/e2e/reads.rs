@@ -133,6 +133,12 @@ async fn openapi_document_and_reference_page() {
     ] {
         assert!(spec["paths"].get(path).is_some(), "{path} is documented");
     }
+    // Query parameters are documented as query parameters, not path ones.
+    let rows_params = spec["paths"]["/api/v1/datasets/{slug}/rows"]["get"]["parameters"].as_array().unwrap();
+    for p in rows_params {
+        let expected = if p["name"] == "slug" { "path" } else { "query" };
+        assert_eq!(p["in"], expected, "{p}");
+    }
     let page = t.get(&t.url("/api/v1/docs")).await;
     assert_eq!(page.status(), StatusCode::OK);
     let html = page.text().await.unwrap();
