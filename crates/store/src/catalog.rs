@@ -938,52 +938,6 @@ impl Catalog {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn like_pattern_takes_wildcards_literally() {
-        assert_eq!(contains_pattern("空氣"), "%空氣%");
-        assert_eq!(contains_pattern("100%_a\\b"), "%100\\%\\_a\\\\b%");
-        assert_eq!(contains_pattern("PM2.5"), "%pm2.5%");
-    }
-
-    #[test]
-    fn search_text_lowercases_all_of_unicode() {
-        assert_eq!(search_text("ＡＢ Air", "Ü", &["Tag".into()]), "ａｂ air\nü\ntag");
-    }
-
-    #[test]
-    fn types_normalize_to_one_vocabulary() {
-        for (raw, normalized) in [
-            ("INTEGER", "integer"),
-            ("bigint", "integer"),
-            ("TEXT", "text"),
-            ("character varying", "text"),
-            ("boolean", "boolean"),
-            ("double precision", "real"),
-            ("REAL", "real"),
-            ("bytea", "blob"),
-            ("jsonb", "jsonb"),
-        ] {
-            assert_eq!(normalize_type(raw), normalized, "{raw}");
-        }
-    }
-
-    #[test]
-    fn duplicate_tags_are_dropped_in_order() {
-        let tags = ["交通", "air", "交通", "Air"].map(String::from);
-        assert_eq!(unique_tags(&tags), ["交通", "air", "Air"]);
-    }
-
-    #[test]
-    fn transient_errors_are_only_races_and_locks() {
-        assert!(!is_transient(&sqlx::Error::RowNotFound));
-        assert!(!is_transient(&sqlx::Error::PoolTimedOut));
-    }
-}
-
 // ------------------------------------------------------------------------------------------------ jobs
 
 impl Catalog {
@@ -1070,5 +1024,51 @@ impl Catalog {
             created_at: time::parse(&row.try_get::<String, _>("created_at")?)?,
             updated_at: time::parse(&row.try_get::<String, _>("updated_at")?)?,
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_pattern_takes_wildcards_literally() {
+        assert_eq!(contains_pattern("空氣"), "%空氣%");
+        assert_eq!(contains_pattern("100%_a\\b"), "%100\\%\\_a\\\\b%");
+        assert_eq!(contains_pattern("PM2.5"), "%pm2.5%");
+    }
+
+    #[test]
+    fn search_text_lowercases_all_of_unicode() {
+        assert_eq!(search_text("ＡＢ Air", "Ü", &["Tag".into()]), "ａｂ air\nü\ntag");
+    }
+
+    #[test]
+    fn types_normalize_to_one_vocabulary() {
+        for (raw, normalized) in [
+            ("INTEGER", "integer"),
+            ("bigint", "integer"),
+            ("TEXT", "text"),
+            ("character varying", "text"),
+            ("boolean", "boolean"),
+            ("double precision", "real"),
+            ("REAL", "real"),
+            ("bytea", "blob"),
+            ("jsonb", "jsonb"),
+        ] {
+            assert_eq!(normalize_type(raw), normalized, "{raw}");
+        }
+    }
+
+    #[test]
+    fn duplicate_tags_are_dropped_in_order() {
+        let tags = ["交通", "air", "交通", "Air"].map(String::from);
+        assert_eq!(unique_tags(&tags), ["交通", "air", "Air"]);
+    }
+
+    #[test]
+    fn transient_errors_are_only_races_and_locks() {
+        assert!(!is_transient(&sqlx::Error::RowNotFound));
+        assert!(!is_transient(&sqlx::Error::PoolTimedOut));
     }
 }
