@@ -155,6 +155,14 @@ impl Tapwater {
         })
     }
 
+    /// Whether `actor` may publish into `slug` and the dataset exists — checked before an upload is read, so a
+    /// refused client does not send gigabytes first.
+    pub async fn check_publish(&self, actor: &Actor, slug: &str) -> Result<(), AppError> {
+        authorize(actor, Action::PublishVersion(slug))?;
+        self.existing_slug(slug).await?;
+        Ok(())
+    }
+
     /// Publishes a staged file as a new immutable version of `slug` and makes it current.
     pub async fn publish_version(
         &self,

@@ -16,7 +16,7 @@ use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use tapwater_app::{AppError, DatasetList, DatasetListQuery, Download, DownloadFormat, PublishOptions, Tapwater};
 use tapwater_query::cache::CachedResponse;
-use tapwater_query::encode::{OutputFormat, PageMeta, RowSet, encode_page, geo_columns};
+use tapwater_query::encode::{OutputFormat, PageMeta, RowSet, encode_page, geo_columns, geo_columns_of};
 use tapwater_types::{
     Dataset, DatasetInput, DatasetPatch, Job, LICENSES, License, TableSchema, Version, VersionSummary,
 };
@@ -126,20 +126,7 @@ pub struct DatasetView {
 
 /// Whether a version's table has coordinate columns (so GeoJSON can be offered).
 fn version_has_geo(version: &Version) -> bool {
-    let arrow_fields: Vec<arrow::datatypes::Field> = version
-        .schema
-        .fields
-        .iter()
-        .map(|f| {
-            let dt = match f.field_type {
-                tapwater_types::FieldType::Integer => arrow::datatypes::DataType::Int64,
-                tapwater_types::FieldType::Decimal => arrow::datatypes::DataType::Float64,
-                _ => arrow::datatypes::DataType::Utf8,
-            };
-            arrow::datatypes::Field::new(&f.name, dt, true)
-        })
-        .collect();
-    geo_columns(&arrow::datatypes::Schema::new(arrow_fields)).is_some()
+    geo_columns_of(&version.schema).is_some()
 }
 
 fn links(slug: &str, version: Option<&Version>) -> DatasetLinks {
@@ -313,9 +300,7 @@ pub async fn publish_version(
     request: Request,
 ) -> Result<Response, ApiError> {
     // Decide before reading a byte of the body: who may publish, and whether the dataset exists.
-    tapwater_app::access::authorize(&ctx.actor, tapwater_app::access::Action::PublishVersion(&slug))
-        .map_err(|e| ctx.err(e))?;
-    app.dataset_detail(&ctx.actor, &slug).await.map_err(|e| ctx.err(e))?;
+    app.check_publish(&ctx.actor, &slug).await.map_err(|e| ctx.err(e))?;
     let limit = app.config().max_upload_bytes;
     if let Some(length) = request.headers().get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
         && length > limit

@@ -424,3 +424,8 @@ pub fn export_chunks(table: Arc<HotTable>, format: OutputFormat, bom: bool) -> R
         done: false,
     })
 }
+
+/// [`geo_columns`] of a version's table, from its tapwater schema (no data needed), e.g. to offer GeoJSON links.
+pub fn geo_columns_of(schema: &tapwater_types::TableSchema) -> Option<(usize, usize)> {
+    geo_columns(&tapwater_ingest::arrow_schema(schema))
+}
