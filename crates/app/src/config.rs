@@ -26,6 +26,9 @@ pub struct Config {
     /// How long the current version of a dataset may be served from memory before the catalog is asked again; a
     /// version published by another process (the CLI, another server) is served within this delay.
     pub catalog_refresh: Duration,
+    /// Load a newly published version into memory right away, so its first query is fast. Servers want this; a
+    /// one-shot CLI publish does not (it would only spend memory before exiting).
+    pub warm_after_publish: bool,
     /// Query engine limits: memory budget for hot tables, SQL time and row limits, response cache size.
     pub query: QueryConfig,
 }
@@ -39,6 +42,7 @@ impl Default for Config {
             admin_token: None,
             max_upload_bytes: 20 * 1024 * 1024 * 1024,
             catalog_refresh: Duration::from_millis(500),
+            warm_after_publish: true,
             query: QueryConfig::default(),
         }
     }

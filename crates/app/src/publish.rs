@@ -272,13 +272,15 @@ impl Tapwater {
         );
 
         // Load the new version into memory in the background so the first query after a publish is fast.
-        let engine = self.inner.engine.clone();
-        let warm = version.clone();
-        tokio::spawn(async move {
-            if let Err(err) = engine.hot_table(&warm).await {
-                tracing::warn!(%err, "could not load the new version into memory");
-            }
-        });
+        if self.inner.config.warm_after_publish {
+            let engine = self.inner.engine.clone();
+            let warm = version.clone();
+            tokio::spawn(async move {
+                if let Err(err) = engine.hot_table(&warm).await {
+                    tracing::warn!(%err, "could not load the new version into memory");
+                }
+            });
+        }
         Ok(version)
     }
 }

@@ -233,7 +233,7 @@ async fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<(), AppError> {
 }
 
 async fn publish(global: &GlobalArgs, args: PublishArgs) -> Result<(), AppError> {
-    let app = Tapwater::open(config(global, None)).await?;
+    let app = Tapwater::open(Config { warm_after_publish: false, ..config(global, None) }).await?;
     let started = Instant::now();
     let bar = if args.quiet { ProgressBar::hidden() } else { ProgressBar::new(0) };
     bar.set_style(
