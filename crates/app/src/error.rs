@@ -148,6 +148,13 @@ impl AppError {
 
     /// A message a person understands, in the requested language. Internal details never appear here.
     pub fn message(&self, lang: Lang) -> String {
+        if self.kind() == ErrorKind::Internal {
+            // Server faults (storage I/O, engine failures) may carry paths or engine text: people get a plain
+            // sentence, the log gets the detail.
+            return lang
+                .pick("Something went wrong on our side; it has been logged.", "伺服器發生錯誤，已記錄。")
+                .to_string();
+        }
         match (self, lang) {
             (AppError::DatasetNotFound { slug }, Lang::En) => format!("There is no dataset \"{slug}\"."),
             (AppError::DatasetNotFound { slug }, Lang::ZhTw) => format!("找不到資料集「{slug}」。"),

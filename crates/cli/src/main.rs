@@ -150,8 +150,9 @@ fn main() -> ExitCode {
 
 /// One line saying what went wrong: the person-readable message, plus the code for scripts.
 fn describe(err: &AppError, lang: Lang) -> String {
-    match err {
-        AppError::Internal(detail) => format!("{detail} [{}]", err.code()),
+    // The operator at the console is the one who needs the detail of a server fault (a path, an OS error).
+    match err.kind() {
+        tapwater_app::ErrorKind::Internal => format!("{err} [{}]", err.code()),
         _ => format!("{} [{}]", err.message(lang), err.code()),
     }
 }
