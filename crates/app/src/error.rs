@@ -231,6 +231,7 @@ pub const ERROR_CODES: &[(&str, ErrorKind)] = &[
     ("sql_not_read_only", ErrorKind::Invalid),
     ("unknown_table", ErrorKind::Invalid),
     ("query_timeout", ErrorKind::Invalid),
+    // Answered by the HTTP router itself (no such route: 404; wrong method: 405), listed so they are documented.
     ("not_found", ErrorKind::NotFound),
     ("method_not_allowed", ErrorKind::Invalid),
     ("internal_error", ErrorKind::Internal),

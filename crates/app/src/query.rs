@@ -9,7 +9,6 @@ use futures::stream::BoxStream;
 use tapwater_query::QueryError;
 use tapwater_query::aggregate::{AggregateOutput, aggregate};
 use tapwater_query::encode::{ExportChunks, OutputFormat, export_chunks};
-use tapwater_query::engine::QueryEngine;
 use tapwater_query::hot::HotTable;
 use tapwater_query::params::{AggregateQuery, RowQuery, requested_version};
 use tapwater_query::select::{RowPage, select_rows};
@@ -193,10 +192,6 @@ impl Tapwater {
                 })
             }
         }
-    }
-
-    pub fn query_engine(&self) -> &QueryEngine {
-        &self.inner.engine
     }
 }
 

@@ -943,47 +943,27 @@ impl Catalog {
 impl Catalog {
     /// Records a new job.
     pub async fn create_job(&self, job: &tapwater_types::Job) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO jobs (id, kind, dataset_slug, status, stage, done, total, version_seq, error_code, \
-             error_message, error_message_zh, created_at, updated_at) \
+        let insert = sqlx::query(
+            "INSERT INTO jobs (id, status, stage, done, total, version_seq, error_code, error_message, \
+             error_message_zh, updated_at, kind, dataset_slug, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-        )
-        .bind(&job.id)
-        .bind(&job.kind)
-        .bind(&job.dataset)
-        .bind(job.status.as_str())
-        .bind(job.stage.as_deref())
-        .bind(i64::try_from(job.done).unwrap_or(i64::MAX))
-        .bind(i64::try_from(job.total).unwrap_or(i64::MAX))
-        .bind(job.version)
-        .bind(job.error.as_ref().map(|e| e.code.as_str()))
-        .bind(job.error.as_ref().map(|e| e.message.as_str()))
-        .bind(job.error.as_ref().map(|e| e.message_zh.as_str()))
-        .bind(time::format(job.created_at))
-        .bind(time::format(job.updated_at))
-        .execute(&self.pool)
-        .await?;
+        );
+        bind_job_state(insert, job)
+            .bind(&job.kind)
+            .bind(&job.dataset)
+            .bind(time::format(job.created_at))
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
     /// Stores a job's new status, stage, progress, result or error.
     pub async fn update_job(&self, job: &tapwater_types::Job) -> Result<(), StoreError> {
-        let result = sqlx::query(
+        let update = sqlx::query(
             "UPDATE jobs SET status = $2, stage = $3, done = $4, total = $5, version_seq = $6, error_code = $7, \
              error_message = $8, error_message_zh = $9, updated_at = $10 WHERE id = $1",
-        )
-        .bind(&job.id)
-        .bind(job.status.as_str())
-        .bind(job.stage.as_deref())
-        .bind(i64::try_from(job.done).unwrap_or(i64::MAX))
-        .bind(i64::try_from(job.total).unwrap_or(i64::MAX))
-        .bind(job.version)
-        .bind(job.error.as_ref().map(|e| e.code.as_str()))
-        .bind(job.error.as_ref().map(|e| e.message.as_str()))
-        .bind(job.error.as_ref().map(|e| e.message_zh.as_str()))
-        .bind(time::format(job.updated_at))
-        .execute(&self.pool)
-        .await?;
+        );
+        let result = bind_job_state(update, job).execute(&self.pool).await?;
         if result.rows_affected() == 0 {
             return Err(StoreError::NotFound { what: format!("job {}", job.id) });
         }
@@ -1025,6 +1005,25 @@ impl Catalog {
             updated_at: time::parse(&row.try_get::<String, _>("updated_at")?)?,
         }))
     }
+}
+
+/// Binds `$1` … `$10` of a job statement: the id, then every field that changes while the job runs, in the order
+/// both the INSERT and the UPDATE list them.
+fn bind_job_state<'q>(
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    job: &'q tapwater_types::Job,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    query
+        .bind(&job.id)
+        .bind(job.status.as_str())
+        .bind(job.stage.as_deref())
+        .bind(i64::try_from(job.done).unwrap_or(i64::MAX))
+        .bind(i64::try_from(job.total).unwrap_or(i64::MAX))
+        .bind(job.version)
+        .bind(job.error.as_ref().map(|e| e.code.as_str()))
+        .bind(job.error.as_ref().map(|e| e.message.as_str()))
+        .bind(job.error.as_ref().map(|e| e.message_zh.as_str()))
+        .bind(time::format(job.updated_at))
 }
 
 #[cfg(test)]
