@@ -119,7 +119,7 @@ impl AppError {
             AppError::InvalidInput { code: "unsupported_media_type", .. } => ErrorKind::UnsupportedMediaType,
             AppError::InvalidInput { .. } => ErrorKind::Invalid,
             AppError::PayloadTooLarge { .. } => ErrorKind::TooLarge,
-            AppError::Ingest(e) => match e {
+            AppError::Ingest(e) => match e.innermost() {
                 IngestError::UnsupportedFormat { .. } | IngestError::UnsupportedEncoding { .. } => {
                     ErrorKind::UnsupportedMediaType
                 }

@@ -14,9 +14,17 @@ use arrow::array::{
 };
 use arrow::buffer::{Buffer, OffsetBuffer, ScalarBuffer};
 use arrow::compute;
-use tapwater_types::{ColumnStats, FieldType, LOCAL_TIME_ZONE};
+use std::io::Write;
 
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+use parquet::arrow::ArrowWriter;
+use tapwater_types::{ColumnStats, FieldType, LOCAL_TIME_ZONE, TransformLog};
+
+use crate::infer::Inferred;
+use crate::source::RecordSource;
 use crate::value::{self, LocalZone};
+use crate::{IngestError, MAX_BATCH_BYTES, MalformedKind, Reporter};
 
 /// Distinct counts are exact up to this many values per column.
 pub(crate) const DISTINCT_LIMIT: usize = 10_000;
@@ -473,4 +481,75 @@ mod tests {
         column.push(Some(b"caf\xE9"), &mut zone).unwrap();
         assert!(column.finish_batch().is_err());
     }
+}
+
+/// Pass 2: typed batches to Parquet, statistics on the way; what a normalizer changed goes to `log`.
+pub(crate) fn convert_pass<W: Write + Send>(
+    source: &mut dyn RecordSource,
+    inferred: &Inferred,
+    arrow_schema: &SchemaRef,
+    mut writer: ArrowWriter<W>,
+    batch_rows: usize,
+    reporter: &mut Reporter<'_>,
+    _log: &mut TransformLog,
+) -> Result<Vec<ColumnStats>, IngestError> {
+    let schema = &inferred.schema;
+    let expected_rows = inferred.row_count;
+    reporter.report(source.bytes_read(), 0);
+    let mut columns: Vec<ColumnConverter> =
+        schema.fields.iter().map(|f| ColumnConverter::new(&f.name, f.field_type, batch_rows)).collect();
+    let mut zone = LocalZone::new();
+    let mut rows = 0u64;
+    let mut in_batch = 0usize;
+    let mut batch_bytes = 0usize;
+    let mut first_line = 0u64;
+    let write_batch = |columns: &mut [ColumnConverter], writer: &mut ArrowWriter<W>, first_line: u64| {
+        let arrays = columns
+            .iter_mut()
+            .map(ColumnConverter::finish_batch)
+            .collect::<Result<Vec<_>, _>>()
+            // Pass 1 checked every cell for UTF-8; text that fails now was changed in between.
+            .map_err(|_| IngestError::changed(first_line, None))?;
+        writer.write(&RecordBatch::try_new(arrow_schema.clone(), arrays)?).map_err(IngestError::from)
+    };
+    while let Some(row) = source.next_row()? {
+        if in_batch == 0 {
+            first_line = row.line();
+        }
+        for (i, column) in columns.iter_mut().enumerate() {
+            match column.push(row.cell(i), &mut zone) {
+                Ok(()) => {}
+                Err(CellProblem::DoesNotParse) => {
+                    return Err(IngestError::changed(row.line(), Some(schema.fields[i].name.clone())));
+                }
+                Err(CellProblem::TooLarge) => {
+                    return Err(IngestError::malformed(
+                        row.line(),
+                        Some(schema.fields[i].name.clone()),
+                        MalformedKind::CellTooLarge,
+                        "this cell is larger than 2 GiB",
+                    ));
+                }
+            }
+        }
+        rows += 1;
+        in_batch += 1;
+        batch_bytes += row.bytes();
+        // Rows of long text could make a batch of `batch_rows` rows huge: cut it by bytes too.
+        if in_batch == batch_rows || batch_bytes >= MAX_BATCH_BYTES {
+            write_batch(&mut columns, &mut writer, first_line)?;
+            in_batch = 0;
+            batch_bytes = 0;
+            reporter.report(source.bytes_read(), rows);
+        }
+    }
+    if in_batch > 0 {
+        write_batch(&mut columns, &mut writer, first_line)?;
+    }
+    if rows != expected_rows {
+        return Err(IngestError::changed(rows + 1, None));
+    }
+    writer.close()?;
+    reporter.report(source.bytes_read(), rows);
+    Ok(columns.iter().map(ColumnConverter::stats).collect())
 }

@@ -34,6 +34,16 @@ pub enum IngestError {
     /// The Parquet or Arrow writer failed (our side).
     #[error("parquet writer: {0}")]
     Parquet(String),
+    /// The pipeline asked for a sheet, HTML table or ZIP member the file does not have.
+    #[error("no table {requested:?} in the file (it has: {available:?})")]
+    TableNotFound { requested: String, available: Vec<String> },
+    /// An archive broke a safety limit (member count, unpacked size, compression ratio): a ZIP bomb or a file far
+    /// larger than a table should be.
+    #[error("archive refused: {message}")]
+    ArchiveLimit { message: String, message_zh: String },
+    /// An error in one of several files of a version (a yearly series, an append, a ZIP member).
+    #[error("{file}: {error}")]
+    InFile { file: String, error: Box<IngestError> },
 }
 
 /// The ways a file can be malformed.
@@ -57,6 +67,22 @@ pub enum MalformedKind {
 }
 
 impl IngestError {
+    /// Names the file an error happened in (once: an error already naming a file keeps its name).
+    pub fn in_file(self, file: &str) -> Self {
+        match self {
+            e @ IngestError::InFile { .. } => e,
+            error => IngestError::InFile { file: file.to_string(), error: Box::new(error) },
+        }
+    }
+
+    /// The error without the file it happened in.
+    pub fn innermost(&self) -> &IngestError {
+        match self {
+            IngestError::InFile { error, .. } => error.innermost(),
+            e => e,
+        }
+    }
+
     pub(crate) fn malformed(
         line: u64,
         column: Option<String>,
@@ -94,6 +120,9 @@ impl IngestError {
             IngestError::Malformed { .. } => "malformed_file",
             IngestError::TooManyColumns { .. } => "too_many_columns",
             IngestError::Parquet(_) => "internal_error",
+            IngestError::TableNotFound { .. } => "table_not_found",
+            IngestError::ArchiveLimit { .. } => "archive_limit",
+            IngestError::InFile { error, .. } => error.code(),
         }
     }
 
@@ -149,6 +178,17 @@ impl IngestError {
             }
             (IngestError::Parquet(_), Lang::En) => "Something went wrong on our side while storing the table.".into(),
             (IngestError::Parquet(_), Lang::ZhTw) => "儲存資料表時伺服器發生錯誤。".into(),
+            (IngestError::TableNotFound { requested, available }, Lang::En) => format!(
+                "The file has no sheet or table called \"{requested}\"; it has: {}.",
+                available.join(", ")
+            ),
+            (IngestError::TableNotFound { requested, available }, Lang::ZhTw) => {
+                format!("檔案中沒有名為「{requested}」的工作表或表格；檔案內有：{}。", available.join("、"))
+            }
+            (IngestError::ArchiveLimit { message, .. }, Lang::En) => format!("The archive was refused: {message}."),
+            (IngestError::ArchiveLimit { message_zh, .. }, Lang::ZhTw) => format!("壓縮檔遭拒絕：{message_zh}。"),
+            (IngestError::InFile { file, error }, Lang::En) => format!("In \"{file}\": {}", error.message(lang)),
+            (IngestError::InFile { file, error }, Lang::ZhTw) => format!("檔案「{file}」：{}", error.message(lang)),
         }
     }
 }

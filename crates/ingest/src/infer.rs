@@ -5,9 +5,11 @@
 //! a cell removes the types it does not fit, and the column gets the most specific type left after the last row.
 //! A column with no type left is text, so a value is never dropped or altered.
 
-use tapwater_types::FieldType;
+use tapwater_types::{Field, FieldType, Pipeline, TableSchema};
 
-use crate::value::{self, LocalOffset};
+use crate::source::RecordSource;
+use crate::value::{self, LocalOffset, LocalZone};
+use crate::{IngestError, Reporter};
 
 const INTEGER: u8 = 1 << 0;
 const DECIMAL: u8 = 1 << 1;
@@ -149,4 +151,56 @@ mod tests {
     fn a_column_without_values_is_text() {
         assert_eq!(infer(&[]), FieldType::Text);
     }
+}
+
+/// What pass 1 decided: the table's schema and how pass 2 reads each column.
+pub(crate) struct Inferred {
+    /// The schema users see (names, types, units, aliases, roles).
+    pub schema: TableSchema,
+    pub row_count: u64,
+}
+
+/// Pass 1: every non-null cell narrows its column's possible types.
+pub(crate) fn infer_pass(
+    source: &mut dyn RecordSource,
+    _pipeline: &Pipeline,
+    max_columns: usize,
+    reporter: &mut Reporter<'_>,
+) -> Result<Inferred, IngestError> {
+    reporter.report(source.bytes_read(), 0);
+    let mut columns = vec![ColumnInference::default(); source.headers().len()];
+    let mut zone = LocalZone::new();
+    let mut rows = 0u64;
+    while let Some(row) = source.next_row()? {
+        if row.width() > columns.len() {
+            if row.width() > max_columns {
+                return Err(IngestError::TooManyColumns { count: row.width(), max: max_columns });
+            }
+            columns.resize(row.width(), ColumnInference::default());
+        }
+        for (i, column) in columns.iter_mut().enumerate() {
+            if let Some(cell) = row.cell(i) {
+                column.observe(cell, &mut zone);
+            }
+        }
+        rows += 1;
+        if rows.is_multiple_of(reporter.every) {
+            reporter.report(source.bytes_read(), rows);
+        }
+    }
+    // Columns a JSON source discovered after the last row that had them are covered by `resize` above.
+    columns.resize(source.headers().len(), ColumnInference::default());
+    reporter.report(source.bytes_read(), rows);
+    let aliases = source.aliases().to_vec();
+    let fields = source
+        .headers()
+        .iter()
+        .zip(&columns)
+        .enumerate()
+        .map(|(i, (name, column))| Field {
+            aliases: aliases.get(i).cloned().unwrap_or_default(),
+            ..Field::new(name.clone(), column.field_type())
+        })
+        .collect();
+    Ok(Inferred { schema: TableSchema { fields }, row_count: rows })
 }

@@ -30,9 +30,14 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod archive;
+mod chain;
 mod convert;
+mod decode;
 mod error;
 mod infer;
+mod normalize;
+mod shape;
 mod sniff;
 mod source;
 mod value;
@@ -41,38 +46,36 @@ mod value;
 mod tests;
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow::datatypes::{DataType, Field as ArrowField, Schema, SchemaRef, TimeUnit};
-use arrow::record_batch::RecordBatch;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
-use tapwater_types::{ColumnStats, Field, FieldType, LOCAL_TIME_ZONE, TableSchema};
+use tapwater_types::{ColumnStats, FieldType, LOCAL_TIME_ZONE, Pipeline, TableSchema, TransformLog};
 
 pub use error::{IngestError, MalformedKind};
-pub use sniff::{SNIFF_BYTES, Sniffed, SourceFormat, sniff};
+pub use sniff::{SNIFF_BYTES, Sniffed, SourceFormat, TextEncoding, sniff};
+pub use source::TableInfo;
 pub use value::{parse_boolean, parse_date, parse_datetime, parse_decimal, parse_integer, parse_time};
 
-use convert::{CellProblem, ColumnConverter};
-use infer::ColumnInference;
-use source::{OpenOptions, RecordSource};
-use value::LocalZone;
+use chain::ChainSource;
+use source::{OpenOptions, Opened, RecordSource};
 
 /// The Parquet key-value metadata key under which the tapwater [`TableSchema`] is stored as JSON.
 pub const SCHEMA_METADATA_KEY: &str = "tapwater.schema";
 
 /// A batch is written early when its cells reach this many bytes (long text), so memory stays bounded.
-const MAX_BATCH_BYTES: usize = 64 << 20;
+pub(crate) const MAX_BATCH_BYTES: usize = 64 << 20;
 /// Largest dictionary page per column chunk before falling back to plain encoding (see `writer_properties`).
 const DICTIONARY_PAGE_BYTES: usize = 256 << 10;
 /// A row group is closed early when its encoded size reaches this many bytes.
 const MAX_ROW_GROUP_BYTES: usize = 256 << 20;
 
-/// Limits and sizes of an ingest.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Limits and sizes of an ingest, and the dataset's pipeline.
+#[derive(Debug, Clone, PartialEq)]
 pub struct IngestOptions {
     /// Rows per Arrow record batch handed to the Parquet writer (memory per batch).
     pub batch_rows: usize,
@@ -80,11 +83,62 @@ pub struct IngestOptions {
     pub row_group_rows: usize,
     /// More columns than this is refused: a defence against files that are not tables.
     pub max_columns: usize,
+    /// What to do with the file: table choice, header rows, renames, types, normalizers …
+    pub pipeline: Pipeline,
+    /// Limits on ZIP archives (a ZIP bomb is refused, not unpacked).
+    pub archive: ArchiveLimits,
+    /// Where members of archives are unpacked while they are read (the system temporary directory if `None`).
+    pub scratch_dir: Option<PathBuf>,
 }
 
 impl Default for IngestOptions {
     fn default() -> Self {
-        IngestOptions { batch_rows: 65_536, row_group_rows: 131_072, max_columns: 2_000 }
+        IngestOptions {
+            batch_rows: 65_536,
+            row_group_rows: 131_072,
+            max_columns: 2_000,
+            pipeline: Pipeline::default(),
+            archive: ArchiveLimits::default(),
+            scratch_dir: None,
+        }
+    }
+}
+
+/// Safety limits for ZIP archives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ArchiveLimits {
+    /// Most members an archive may list.
+    pub max_members: usize,
+    /// Most bytes one member may unpack to.
+    pub max_member_bytes: u64,
+    /// Highest unpacked/packed ratio of a member (zip bombs reach thousands; real CSV compresses ~5–20×).
+    pub max_ratio: u64,
+}
+
+impl Default for ArchiveLimits {
+    fn default() -> Self {
+        ArchiveLimits { max_members: 1_000, max_member_bytes: 4 << 30, max_ratio: 200 }
+    }
+}
+
+/// One file to ingest, with the name it was published under (file names carry meaning: ROC dates, the declared
+/// format, the member of a series).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputFile {
+    pub path: PathBuf,
+    /// The name the publisher gave the file (`104年7月.xlsx`); defaults to the path's file name.
+    pub name: String,
+}
+
+impl InputFile {
+    pub fn new(path: impl Into<PathBuf>) -> InputFile {
+        let path = path.into();
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        InputFile { path, name }
+    }
+
+    pub fn named(path: impl Into<PathBuf>, name: impl Into<String>) -> InputFile {
+        InputFile { path: path.into(), name: name.into() }
     }
 }
 
@@ -107,15 +161,37 @@ pub struct IngestProgress {
     pub rows: u64,
 }
 
+/// What was found in one input file.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct FileReport {
+    pub name: String,
+    /// `csv`, `tsv`, `json`, `ndjson`, `xlsx`, `xls`, `ods`, `html`, `xml`, `zip`.
+    pub format: &'static str,
+    pub media_type: &'static str,
+    /// The text encoding (empty for binary formats).
+    pub encoding: &'static str,
+    /// Confidence of the encoding detection, 0–100.
+    pub confidence: u8,
+    /// The tables the file holds (sheets, HTML tables, ZIP members), and which was read.
+    pub tables: Vec<TableInfo>,
+    pub table: Option<String>,
+    /// Data rows read from this file.
+    pub rows: u64,
+}
+
 /// What an ingest produced.
 #[derive(Debug, Clone)]
 pub struct IngestReport {
+    /// What the first file was sniffed as (the version's "original" when there is one file).
     pub sniffed: Sniffed,
+    pub files: Vec<FileReport>,
     pub schema: TableSchema,
     pub arrow_schema: SchemaRef,
     pub row_count: u64,
     /// One entry per column, in schema order.
     pub stats: Vec<ColumnStats>,
+    /// Everything ingestion decided or changed, in order.
+    pub transform_log: TransformLog,
 }
 
 /// The Arrow type a [`FieldType`] is stored as.
@@ -149,38 +225,245 @@ pub fn ingest_file<W: Write + Send>(
     options: &IngestOptions,
     progress: &mut dyn FnMut(IngestProgress),
 ) -> Result<IngestReport, IngestError> {
-    let total_bytes = std::fs::metadata(path)?.len();
-    let sniffed = sniff(&read_prefix(path)?)?;
-    let batch_rows = options.batch_rows.max(1);
+    ingest_files(&[InputFile::new(path)], out, options, progress).map_err(|e| match e {
+        // One file: the caller knows which; keep errors as they were.
+        IngestError::InFile { error, .. } => *error,
+        e => e,
+    })
+}
 
-    // Pass 1: types.
+/// Ingests several files of one table as one version (a yearly series, or the files of an `append`): each is read
+/// through the same pipeline, columns are matched by name after renames, and a source column says which file each
+/// row came from. With one file, there is no source column.
+pub fn ingest_files<W: Write + Send>(
+    inputs: &[InputFile],
+    out: W,
+    options: &IngestOptions,
+    progress: &mut dyn FnMut(IngestProgress),
+) -> Result<IngestReport, IngestError> {
+    if inputs.is_empty() {
+        return Err(IngestError::Empty);
+    }
+    let mut prepared = Vec::with_capacity(inputs.len());
+    for input in inputs {
+        prepared.push(prepare(input, options).map_err(|e| e.in_file(&input.name))?);
+    }
+    let total_bytes = prepared.iter().map(|p| p.bytes).sum();
+    let batch_rows = options.batch_rows.max(1);
+    let mut log = TransformLog::default();
+    for p in &prepared {
+        log.entries.extend(p.log.iter().cloned());
+    }
+
+    // Pass 1: shapes and types.
     let mut reporter = Reporter { progress, pass: IngestPass::Inferring, total_bytes, every: batch_rows as u64 };
-    let open_options = OpenOptions { check_utf8: true, known_columns: None, max_columns: options.max_columns };
-    let mut source = source::open(path, &sniffed, open_options)?;
-    let (columns, row_count) = infer_types(source.as_mut(), options.max_columns, &mut reporter)?;
-    let schema = TableSchema {
-        fields: source
-            .headers()
-            .iter()
-            .zip(&columns)
-            .map(|(name, column)| Field { name: name.clone(), field_type: column.field_type(), description: None })
-            .collect(),
-    };
+    let mut source = ChainSource::open(&prepared, options, None)?;
+    let mut inferred = infer::infer_pass(&mut source, &options.pipeline, options.max_columns, &mut reporter)?;
+    log.entries.extend(source.take_log());
+    let file_rows = source.rows_per_file().to_vec();
+    let layout = source.layout();
     drop(source);
-    if schema.fields.is_empty() {
+    if prepared.len() > 1
+        && let Some(field) = inferred.schema.fields.first_mut()
+    {
+        field.role = Some("source_file".into());
+    }
+    if inferred.schema.fields.is_empty() {
         return Err(IngestError::Empty); // e.g. `[]`: no row, so no column either
     }
 
     // Pass 2: conversion.
-    let arrow_schema = arrow_schema(&schema);
-    let names: Vec<String> = schema.fields.iter().map(|f| f.name.clone()).collect();
-    let open_options = OpenOptions { check_utf8: false, known_columns: Some(&names), max_columns: options.max_columns };
-    let mut source = source::open(path, &sniffed, open_options)?;
+    let arrow_schema = arrow_schema(&inferred.schema);
+    let mut source = ChainSource::open(&prepared, options, Some(&layout))?;
+    source.discard_log();
     reporter.pass = IngestPass::Converting;
-    let writer = ArrowWriter::try_new(out, arrow_schema.clone(), Some(writer_properties(&schema, options)?))?;
-    let stats = convert(source.as_mut(), &schema, &arrow_schema, writer, batch_rows, row_count, &mut reporter)?;
+    let writer =
+        ArrowWriter::try_new(out, arrow_schema.clone(), Some(writer_properties(&inferred.schema, options)?))?;
+    let stats = convert::convert_pass(&mut source, &inferred, &arrow_schema, writer, batch_rows, &mut reporter, &mut log)?;
 
-    Ok(IngestReport { sniffed, schema, arrow_schema, row_count, stats })
+    let files = prepared
+        .iter()
+        .zip(file_rows)
+        .map(|(p, rows)| FileReport {
+            name: p.input.name.clone(),
+            format: p.sniffed.format_name,
+            media_type: p.sniffed.media_type,
+            encoding: p.sniffed.encoding,
+            confidence: p.sniffed.confidence,
+            tables: p.tables.clone(),
+            table: p.table.clone(),
+            rows,
+        })
+        .collect();
+    Ok(IngestReport {
+        sniffed: prepared[0].sniffed,
+        files,
+        schema: inferred.schema.clone(),
+        arrow_schema,
+        row_count: inferred.row_count,
+        stats,
+        transform_log: log,
+    })
+}
+
+/// Reads the files exactly as [`ingest_files`] does, without writing anything: what tapwater would make of them.
+pub fn check_files(inputs: &[InputFile], options: &IngestOptions) -> Result<IngestReport, IngestError> {
+    ingest_files(inputs, std::io::sink(), options, &mut |_| {})
+}
+
+/// The tables a file holds (sheets of a workbook, tables of an HTML page, members of a ZIP), for a publisher to
+/// choose one (`Pipeline::table`).
+pub fn list_tables(path: &Path) -> Result<Vec<TableInfo>, IngestError> {
+    let sniffed = sniff(&read_prefix(path)?)?;
+    match sniffed.format {
+        SourceFormat::Zip => archive::list_members(path, &ArchiveLimits::default()),
+        _ => source::list_tables(path, &sniffed),
+    }
+}
+
+/// One input, sniffed, with the file to read (a ZIP member is unpacked to a scratch file first).
+pub(crate) struct Prepared {
+    pub input: InputFile,
+    /// The file read: the input itself, or the unpacked ZIP member.
+    pub path: PathBuf,
+    pub sniffed: Sniffed,
+    pub bytes: u64,
+    pub tables: Vec<TableInfo>,
+    /// The table read, when the file holds several.
+    pub table: Option<String>,
+    /// Decisions made before reading (format mismatch, member chosen …).
+    pub log: Vec<tapwater_types::TransformEntry>,
+    /// Keeps an unpacked member alive while it is read.
+    _scratch: Option<tempfile::TempPath>,
+}
+
+fn prepare(input: &InputFile, options: &IngestOptions) -> Result<Prepared, IngestError> {
+    let mut sniffed = sniff(&read_prefix(&input.path)?)?;
+    let mut log = Vec::new();
+    if let Some(entry) = format_mismatch(&input.name, &sniffed) {
+        log.push(entry);
+    }
+    let mut path = input.path.clone();
+    let mut scratch = None;
+    let mut table = options.pipeline.table.clone();
+    let tables;
+    if sniffed.format == SourceFormat::Zip {
+        let member = archive::extract_member(
+            &input.path,
+            table.as_deref(),
+            &options.archive,
+            options.scratch_dir.as_deref(),
+        )?;
+        log.extend(member.log);
+        tables = member.tables;
+        path = member.path.to_path_buf();
+        sniffed = sniff(&read_prefix(&path)?)?;
+        scratch = Some(member.path);
+        table = None; // the member was the choice
+        if sniffed.format == SourceFormat::Zip {
+            return Err(IngestError::ArchiveLimit {
+                message: "a ZIP inside a ZIP is not unpacked".into(),
+                message_zh: "不解開壓縮檔內的壓縮檔".into(),
+            });
+        }
+    } else {
+        tables = source::list_tables(&path, &sniffed)?;
+    }
+    if let Some(declared) = &options.pipeline.encoding
+        && !sniffed.encoding.is_empty()
+        && !same_encoding(declared, sniffed.encoding)
+    {
+        let entry = tapwater_types::TransformEntry {
+            file: Some(input.name.clone()),
+            rule: "encoding_mismatch".into(),
+            count: 1,
+            detail: Some(format!(
+                "declared {declared}, but the bytes are {} (confidence {}%); read as {}",
+                sniffed.encoding, sniffed.confidence, sniffed.encoding
+            )),
+            ..Default::default()
+        };
+        log.push(entry);
+    }
+    let bytes = std::fs::metadata(&path)?.len();
+    Ok(Prepared { input: input.clone(), path, sniffed, bytes, tables, table, log, _scratch: scratch })
+}
+
+/// Whether a declared encoding name means the detected one (`big5`, `BIG-5`, `cp950` are all Big5).
+fn same_encoding(declared: &str, detected: &str) -> bool {
+    let norm = |s: &str| s.to_ascii_lowercase().replace(['-', '_', ' '], "");
+    let (d, e) = (norm(declared), norm(detected));
+    let family = |s: &str| match s {
+        "big5" | "cp950" | "big5hkscs" | "ms950" => "big5".to_string(),
+        "utf8" | "utf8withbom" | "utf8bom" => "utf8".to_string(),
+        other => other.to_string(),
+    };
+    family(&d) == family(&e)
+}
+
+/// A file whose name says one format and whose bytes say another: recorded for the publisher, not fatal.
+fn format_mismatch(name: &str, sniffed: &Sniffed) -> Option<tapwater_types::TransformEntry> {
+    let ext = Path::new(name).extension()?.to_str()?.to_ascii_lowercase();
+    let declared = match ext.as_str() {
+        "csv" | "txt" => "csv",
+        "tsv" | "tab" => "tsv",
+        "json" => "json",
+        "ndjson" | "jsonl" => "ndjson",
+        "xlsx" => "xlsx",
+        "xls" => "xls",
+        "ods" => "ods",
+        "html" | "htm" => "html",
+        "xml" => "xml",
+        "zip" => "zip",
+        _ => return None,
+    };
+    let real = sniffed.format_name;
+    let compatible = declared == real || matches!((declared, real), ("csv", "tsv") | ("json", "ndjson"));
+    if declared == "csv" && real == "tsv" {
+        // Excel's "Unicode text" export is tab-separated and often named .csv: worth saying, still a CSV family.
+        return Some(tapwater_types::TransformEntry {
+            file: Some(name.to_string()),
+            rule: "format_mismatch".into(),
+            count: 1,
+            detail: Some(format!("named .{ext}, but the bytes are tab-separated (TSV); read as TSV")),
+            ..Default::default()
+        });
+    }
+    (!compatible).then(|| tapwater_types::TransformEntry {
+        file: Some(name.to_string()),
+        rule: "format_mismatch".into(),
+        count: 1,
+        detail: Some(format!("named .{ext}, but the bytes are {real}; read as {real}")),
+        ..Default::default()
+    })
+}
+
+/// Opens one prepared input for a pass: a grid is shaped into a table, a record source is used as it is.
+pub(crate) fn open_table(
+    prepared: &Prepared,
+    options: &IngestOptions,
+    check_utf8: bool,
+    known_columns: Option<&[String]>,
+) -> Result<Box<dyn RecordSource>, IngestError> {
+    let open_options = OpenOptions {
+        check_utf8,
+        known_columns,
+        max_columns: options.max_columns,
+        table: prepared.table.as_deref(),
+        eudc: &options.pipeline.eudc,
+    };
+    Ok(match source::open(&prepared.path, &prepared.sniffed, open_options)? {
+        Opened::Records(records) => records,
+        Opened::Grid(grid) => {
+            let shape_options = shape::ShapeOptions {
+                header_rows: options.pipeline.header_rows,
+                skip_rows: options.pipeline.skip_rows,
+                max_columns: options.max_columns,
+                known_columns,
+            };
+            Box::new(shape::ShapedSource::new(grid, &shape_options)?)
+        }
+    })
 }
 
 fn read_prefix(path: &Path) -> Result<Vec<u8>, IngestError> {
@@ -209,117 +492,15 @@ fn writer_properties(schema: &TableSchema, options: &IngestOptions) -> Result<Wr
 }
 
 /// Calls the progress callback at pass boundaries and every `every` rows.
-struct Reporter<'a> {
+pub(crate) struct Reporter<'a> {
     progress: &'a mut dyn FnMut(IngestProgress),
-    pass: IngestPass,
+    pub pass: IngestPass,
     total_bytes: u64,
-    every: u64,
+    pub every: u64,
 }
 
 impl Reporter<'_> {
-    fn report(&mut self, bytes_read: u64, rows: u64) {
+    pub(crate) fn report(&mut self, bytes_read: u64, rows: u64) {
         (self.progress)(IngestProgress { pass: self.pass, bytes_read, total_bytes: self.total_bytes, rows });
     }
-}
-
-/// Pass 1: every non-null cell narrows its column's possible types.
-fn infer_types(
-    source: &mut dyn RecordSource,
-    max_columns: usize,
-    reporter: &mut Reporter<'_>,
-) -> Result<(Vec<ColumnInference>, u64), IngestError> {
-    reporter.report(source.bytes_read(), 0);
-    let mut columns = vec![ColumnInference::default(); source.headers().len()];
-    let mut zone = LocalZone::new();
-    let mut rows = 0u64;
-    while let Some(row) = source.next_row()? {
-        if row.width() > columns.len() {
-            if row.width() > max_columns {
-                return Err(IngestError::TooManyColumns { count: row.width(), max: max_columns });
-            }
-            columns.resize(row.width(), ColumnInference::default());
-        }
-        for (i, column) in columns.iter_mut().enumerate() {
-            if let Some(cell) = row.cell(i) {
-                column.observe(cell, &mut zone);
-            }
-        }
-        rows += 1;
-        if rows.is_multiple_of(reporter.every) {
-            reporter.report(source.bytes_read(), rows);
-        }
-    }
-    // Columns a JSON source discovered after the last row that had them are covered by `resize` above.
-    columns.resize(source.headers().len(), ColumnInference::default());
-    reporter.report(source.bytes_read(), rows);
-    Ok((columns, rows))
-}
-
-/// Pass 2: typed batches to Parquet, statistics on the way.
-fn convert<W: Write + Send>(
-    source: &mut dyn RecordSource,
-    schema: &TableSchema,
-    arrow_schema: &SchemaRef,
-    mut writer: ArrowWriter<W>,
-    batch_rows: usize,
-    expected_rows: u64,
-    reporter: &mut Reporter<'_>,
-) -> Result<Vec<ColumnStats>, IngestError> {
-    reporter.report(source.bytes_read(), 0);
-    let mut columns: Vec<ColumnConverter> =
-        schema.fields.iter().map(|f| ColumnConverter::new(&f.name, f.field_type, batch_rows)).collect();
-    let mut zone = LocalZone::new();
-    let mut rows = 0u64;
-    let mut in_batch = 0usize;
-    let mut batch_bytes = 0usize;
-    let mut first_line = 0u64;
-    let write_batch = |columns: &mut [ColumnConverter], writer: &mut ArrowWriter<W>, first_line: u64| {
-        let arrays = columns
-            .iter_mut()
-            .map(ColumnConverter::finish_batch)
-            .collect::<Result<Vec<_>, _>>()
-            // Pass 1 checked every cell for UTF-8; text that fails now was changed in between.
-            .map_err(|_| IngestError::changed(first_line, None))?;
-        writer.write(&RecordBatch::try_new(arrow_schema.clone(), arrays)?).map_err(IngestError::from)
-    };
-    while let Some(row) = source.next_row()? {
-        if in_batch == 0 {
-            first_line = row.line();
-        }
-        for (i, column) in columns.iter_mut().enumerate() {
-            match column.push(row.cell(i), &mut zone) {
-                Ok(()) => {}
-                Err(CellProblem::DoesNotParse) => {
-                    return Err(IngestError::changed(row.line(), Some(schema.fields[i].name.clone())));
-                }
-                Err(CellProblem::TooLarge) => {
-                    return Err(IngestError::malformed(
-                        row.line(),
-                        Some(schema.fields[i].name.clone()),
-                        MalformedKind::CellTooLarge,
-                        "this cell is larger than 2 GiB",
-                    ));
-                }
-            }
-        }
-        rows += 1;
-        in_batch += 1;
-        batch_bytes += row.bytes();
-        // Rows of long text could make a batch of `batch_rows` rows huge: cut it by bytes too.
-        if in_batch == batch_rows || batch_bytes >= MAX_BATCH_BYTES {
-            write_batch(&mut columns, &mut writer, first_line)?;
-            in_batch = 0;
-            batch_bytes = 0;
-            reporter.report(source.bytes_read(), rows);
-        }
-    }
-    if in_batch > 0 {
-        write_batch(&mut columns, &mut writer, first_line)?;
-    }
-    if rows != expected_rows {
-        return Err(IngestError::changed(rows + 1, None));
-    }
-    writer.close()?;
-    reporter.report(source.bytes_read(), rows);
-    Ok(columns.iter().map(ColumnConverter::stats).collect())
 }

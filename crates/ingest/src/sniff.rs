@@ -21,6 +21,44 @@ pub enum SourceFormat {
     Json,
     /// One JSON object per line.
     Ndjson,
+    /// Office Open XML workbook.
+    Xlsx,
+    /// Excel 97-2003 (BIFF8 in an OLE2 compound file).
+    Xls,
+    /// OpenDocument spreadsheet.
+    Ods,
+    /// An HTML page holding one or more `<table>`s (often saved by agencies as `.xls`).
+    Html,
+    /// XML with repeated record elements.
+    Xml,
+    /// A ZIP archive of files in any of these formats.
+    Zip,
+}
+
+/// The character encoding of a text file, as detected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TextEncoding {
+    #[default]
+    Utf8,
+    Utf8Bom,
+    Utf16Le,
+    Utf16Be,
+    /// Big5 as Taiwanese agencies write it: CP950 (Big5 with Microsoft's and ETEN's extensions), plus user-defined
+    /// (EUDC) characters decoded by [`crate::decode`].
+    Big5,
+}
+
+impl TextEncoding {
+    /// The name shown to publishers and stored with the version's original file.
+    pub fn name(self) -> &'static str {
+        match self {
+            TextEncoding::Utf8 => "UTF-8",
+            TextEncoding::Utf8Bom => "UTF-8 with BOM",
+            TextEncoding::Utf16Le => "UTF-16LE",
+            TextEncoding::Utf16Be => "UTF-16BE",
+            TextEncoding::Big5 => "Big5",
+        }
+    }
 }
 
 /// What [`sniff`] found.
@@ -31,8 +69,12 @@ pub struct Sniffed {
     pub format_name: &'static str,
     /// `text/csv`, `text/tab-separated-values`, `application/json` or `application/x-ndjson`.
     pub media_type: &'static str,
-    /// `UTF-8` or `UTF-8 with BOM`.
+    /// The encoding's name ([`TextEncoding::name`]); empty for binary formats (spreadsheets, ZIP).
     pub encoding: &'static str,
+    /// The encoding of a text format.
+    pub text_encoding: TextEncoding,
+    /// How sure the detection is, 0–100 (a byte-order mark or valid UTF-8 is 100; Big5 by statistics less).
+    pub confidence: u8,
 }
 
 /// Detects the real format from the first bytes of the file (give it up to [`SNIFF_BYTES`]), never from a file
@@ -75,7 +117,11 @@ pub fn sniff(prefix: &[u8]) -> Result<Sniffed, IngestError> {
         _ => Ok(csv_kind(sniff_delimiter(text))),
     }
     // The readers strip a UTF-8 BOM themselves; the encoding is reported for the version's metadata.
-    .map(|s| Sniffed { encoding, ..s })
+    .map(|s| Sniffed {
+        encoding,
+        text_encoding: if encoding == "UTF-8" { TextEncoding::Utf8 } else { TextEncoding::Utf8Bom },
+        ..s
+    })
 }
 
 fn unsupported_format(detected: &str) -> IngestError {
@@ -239,16 +285,32 @@ fn json_kind(text: &[u8]) -> Sniffed {
             format_name: "ndjson",
             media_type: "application/x-ndjson",
             encoding: "",
+            text_encoding: TextEncoding::Utf8,
+            confidence: 100,
         }
     } else {
-        Sniffed { format: SourceFormat::Json, format_name: "json", media_type: "application/json", encoding: "" }
+        Sniffed {
+            format: SourceFormat::Json,
+            format_name: "json",
+            media_type: "application/json",
+            encoding: "",
+            text_encoding: TextEncoding::Utf8,
+            confidence: 100,
+        }
     }
 }
 
 fn csv_kind(delimiter: u8) -> Sniffed {
     let (format_name, media_type) =
         if delimiter == b'\t' { ("tsv", "text/tab-separated-values") } else { ("csv", "text/csv") };
-    Sniffed { format: SourceFormat::Csv { delimiter }, format_name, media_type, encoding: "" }
+    Sniffed {
+        format: SourceFormat::Csv { delimiter },
+        format_name,
+        media_type,
+        encoding: "",
+        text_encoding: TextEncoding::Utf8,
+        confidence: 100,
+    }
 }
 
 const DELIMITERS: [u8; 4] = [b',', b'\t', b';', b'|'];

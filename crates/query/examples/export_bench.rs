@@ -52,7 +52,7 @@ fn load(path: &str) -> Result<HotTable, Box<dyn std::error::Error>> {
     let table_schema = TableSchema {
         fields: COLUMNS
             .iter()
-            .map(|(name, t)| Field { name: name.to_string(), field_type: *t, description: None })
+            .map(|(name, t)| Field::new(name.to_string(), *t))
             .collect(),
     };
     Ok(HotTable::build("bench".into(), 1, table_schema, batch)?)

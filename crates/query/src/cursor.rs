@@ -177,8 +177,8 @@ mod tests {
     fn schema() -> TableSchema {
         TableSchema {
             fields: vec![
-                Field { name: "a".into(), field_type: FieldType::Decimal, description: None },
-                Field { name: "b".into(), field_type: FieldType::Text, description: None },
+                Field::new("a", FieldType::Decimal),
+                Field::new("b", FieldType::Text),
             ],
         }
     }

@@ -696,7 +696,7 @@ mod tests {
     use tapwater_types::Field;
 
     fn schema() -> TableSchema {
-        let field = |name: &str, field_type| Field { name: name.to_string(), field_type, description: None };
+        let field = |name: &str, field_type| Field::new(name, field_type);
         TableSchema {
             fields: vec![
                 field("id", FieldType::Integer),

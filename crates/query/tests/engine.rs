@@ -50,7 +50,7 @@ fn table_parts(columns: Vec<(&str, FieldType, ArrayRef)>) -> (TableSchema, Recor
     let schema = TableSchema {
         fields: columns
             .iter()
-            .map(|(name, t, _)| Field { name: name.to_string(), field_type: *t, description: None })
+            .map(|(name, t, _)| Field::new(name.to_string(), *t))
             .collect(),
     };
     let arrow_schema = Arc::new(Schema::new(

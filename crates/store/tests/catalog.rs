@@ -83,11 +83,9 @@ fn new_version(row_count: u64) -> NewVersion {
         row_count,
         schema: TableSchema {
             fields: vec![
-                Field {
-                    name: "行政區".into(), field_type: FieldType::Text, description: Some("鄉鎮市區".into())
-                },
-                Field { name: "AQI".into(), field_type: FieldType::Integer, description: None },
-                Field { name: "PM2.5".into(), field_type: FieldType::Decimal, description: None },
+                Field { description: Some("鄉鎮市區".into()), ..Field::new("行政區", FieldType::Text) },
+                Field::new("AQI", FieldType::Integer),
+                Field::new("PM2.5", FieldType::Decimal),
             ],
         },
         original: OriginalFile {

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 /// The type of a column, as users see it in the schema and the API.
 ///
 /// Each maps to one Arrow type (see [`FieldType::arrow_name`]); the mapping lives in the ingest and query crates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum FieldType {
     /// 64-bit signed integer, written without leading zeros (`007` is a code, so text).
@@ -21,6 +21,7 @@ pub enum FieldType {
     /// A date and time; local Asia/Taipei time unless the value carries an offset.
     Datetime,
     /// Anything else, kept exactly as published.
+    #[default]
     Text,
 }
 
@@ -70,7 +71,7 @@ impl FieldType {
 }
 
 /// One column of a published table.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Field {
     /// The column name exactly as published (often Chinese, e.g. `行政區`).
     pub name: String,
@@ -79,6 +80,32 @@ pub struct Field {
     /// What the column means, written by the publisher.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Other names the column answers to in filters and `_fields`: the machine name of a file with a machine-name
+    /// row under or over its Chinese labels (`statistic_yyymm` for `統計年月`), and names the pipeline renamed away.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<String>,
+    /// The unit of the values, taken from the header (`金額(千元)` → `千元`) or declared by the publisher.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+    /// What the column holds when tapwater recognised it: `longitude` / `latitude` (WGS84), `twd97_x` / `twd97_y`
+    /// (TWD97 TM2 metres), `source_file` (the file a row of a merged series came from).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// For a column tapwater added (WGS84 coordinates computed from TWD97 ones): the columns it was computed from.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub derived_from: Vec<String>,
+}
+
+impl Field {
+    /// A field with a name and a type and nothing else.
+    pub fn new(name: impl Into<String>, field_type: FieldType) -> Field {
+        Field { name: name.into(), field_type, ..Field::default() }
+    }
+
+    /// Whether `name` is this field's name or one of its aliases.
+    pub fn answers_to(&self, name: &str) -> bool {
+        self.name == name || self.aliases.iter().any(|a| a == name)
+    }
 }
 
 /// The schema of a version: its columns in file order.
@@ -94,6 +121,11 @@ impl TableSchema {
 
     pub fn index_of(&self, name: &str) -> Option<usize> {
         self.fields.iter().position(|f| f.name == name)
+    }
+
+    /// The position of the field called `name`, or else of the first field with `name` as an alias.
+    pub fn resolve(&self, name: &str) -> Option<usize> {
+        self.index_of(name).or_else(|| self.fields.iter().position(|f| f.aliases.iter().any(|a| a == name)))
     }
 
     pub fn names(&self) -> impl Iterator<Item = &str> {

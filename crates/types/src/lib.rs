@@ -10,6 +10,7 @@ mod dataset;
 mod field;
 mod lang;
 mod license;
+mod pipeline;
 mod slug;
 
 pub use dataset::{
@@ -18,6 +19,9 @@ pub use dataset::{
 };
 pub use field::{ColumnStats, Field, FieldType, TableSchema};
 pub use lang::Lang;
+pub use pipeline::{
+    NORMALIZER_RULES, Pipeline, PublishMode, TRANSFORM_EXAMPLES, TransformEntry, TransformExample, TransformLog,
+};
 pub use license::{DEFAULT_LICENSE, LICENSES, License, license_by_id};
 pub use slug::{InvalidSlug, Slug};
 

@@ -1,71 +1,61 @@
-//! CSV and other delimiter-separated text (RFC 4180 with the liberties real files take).
+//! CSV and other delimiter-separated text (RFC 4180 with the liberties real files take), as a grid of raw rows.
 //!
 //! The `csv` crate does the quoting: quoted cells may hold delimiters, `""` and line ends (the Tainan spraying
 //! schedule has a newline inside a header cell), and CRLF, LF and bare CR line ends may mix in one file. Completely
-//! empty lines are skipped by the crate. A UTF-8 BOM is stripped here (the crate keeps it as part of the first
-//! header name). The first row is the header.
+//! empty lines are skipped by the crate. Text arrives as UTF-8 from [`crate::decode`] whatever the file's encoding
+//! (Big5, UTF-16 …), byte-order mark removed. Which row is the header is decided by [`crate::shape`].
 
-use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
+use std::io::Read;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 use csv::ByteRecord;
+use tapwater_types::TransformEntry;
 
-use super::{ColumnNames, OpenOptions, RecordSource, Row};
-use crate::{IngestError, MalformedKind};
+use super::{GridSource, OpenOptions, Row};
+use crate::decode::{self, DecodeLog};
+use crate::{IngestError, MalformedKind, Sniffed};
 
 pub(crate) struct CsvSource {
-    reader: csv::Reader<File>,
-    headers: Vec<String>,
+    reader: csv::Reader<Box<dyn Read + Send>>,
     record: ByteRecord,
     spans: Vec<(usize, usize)>,
-    /// Bytes before what the reader sees (the BOM).
-    skipped: u64,
     check_utf8: bool,
+    max_columns: usize,
+    decode_log: Arc<Mutex<DecodeLog>>,
+    /// Bytes of the file per byte of decoded text, to report progress in file bytes (UTF-16 is 2 → ~1.5).
+    file_bytes: u64,
+    decoded_ratio: f64,
 }
 
 impl CsvSource {
-    pub(crate) fn open(path: &Path, delimiter: u8, options: &OpenOptions<'_>) -> Result<Self, IngestError> {
-        let mut file = File::open(path)?;
-        let skipped = skip_bom(&mut file)?;
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(false) // read below, so its line counts as line 1 and it gets the same UTF-8 check
-            .flexible(true) // short rows are padded and long rows reported by us, with the line number
+    pub(crate) fn open(
+        path: &Path,
+        delimiter: u8,
+        sniffed: &Sniffed,
+        options: &OpenOptions<'_>,
+    ) -> Result<Self, IngestError> {
+        let (text, decode_log) = decode::open_text(path, sniffed.text_encoding, options.eudc)?;
+        let reader = csv::ReaderBuilder::new()
+            .has_headers(false) // the header is found by `shape`, among title rows
+            .flexible(true) // short and long rows are handled by `shape`, with the line number
             .delimiter(delimiter)
             .buffer_capacity(256 * 1024)
-            .from_reader(file);
-        let mut record = ByteRecord::new();
-        if !reader.read_byte_record(&mut record).map_err(csv_error)? {
-            return Err(IngestError::Empty);
-        }
-        if record.len() > options.max_columns {
-            return Err(IngestError::TooManyColumns { count: record.len(), max: options.max_columns });
-        }
-        let mut names = ColumnNames::default();
-        for (i, cell) in record.iter().enumerate() {
-            let name = std::str::from_utf8(cell).map_err(|_| {
-                IngestError::malformed(
-                    1,
-                    Some(format!("column_{}", i + 1)),
-                    MalformedKind::InvalidUtf8,
-                    "the header holds bytes that are not UTF-8",
-                )
-            })?;
-            names.push(name);
-        }
-        let headers = names.names().to_vec();
-        if let Some(known) = options.known_columns
-            && known != headers.as_slice()
-        {
-            return Err(IngestError::changed(1, None));
-        }
+            .from_reader(text);
+        let decoded_ratio = match sniffed.text_encoding {
+            crate::TextEncoding::Utf16Le | crate::TextEncoding::Utf16Be => 2.0 / 3.0,
+            crate::TextEncoding::Big5 => 2.0 / 3.0,
+            _ => 1.0,
+        };
         Ok(CsvSource {
             reader,
-            spans: Vec::with_capacity(headers.len()),
-            headers,
-            record,
-            skipped,
+            record: ByteRecord::new(),
+            spans: Vec::new(),
             check_utf8: options.check_utf8,
+            max_columns: options.max_columns,
+            decode_log,
+            file_bytes: std::fs::metadata(path)?.len(),
+            decoded_ratio,
         })
     }
 
@@ -83,7 +73,7 @@ impl CsvSource {
             .spans
             .iter()
             .position(|&(start, end)| std::str::from_utf8(&data[start..end]).is_err())
-            .and_then(|i| self.headers.get(i).cloned());
+            .map(|i| format!("column_{}", i + 1));
         Err(IngestError::malformed(
             line,
             column,
@@ -93,19 +83,15 @@ impl CsvSource {
     }
 }
 
-impl RecordSource for CsvSource {
-    fn headers(&self) -> &[String] {
-        &self.headers
-    }
-
+impl GridSource for CsvSource {
     fn next_row(&mut self) -> Result<Option<Row<'_>>, IngestError> {
         if !self.reader.read_byte_record(&mut self.record).map_err(csv_error)? {
             return Ok(None);
         }
         let line = self.record.position().map_or(0, |p| p.line());
         let cells = self.record.len();
-        if cells > self.headers.len() {
-            return Err(IngestError::too_many_cells(line, cells, self.headers.len()));
+        if cells > self.max_columns {
+            return Err(IngestError::TooManyColumns { count: cells, max: self.max_columns });
         }
         // Cells are stored back to back in the record's buffer.
         self.spans.clear();
@@ -117,35 +103,27 @@ impl RecordSource for CsvSource {
         if self.check_utf8 {
             self.check_utf8(line)?;
         }
-        Ok(Some(Row { data: self.record.as_slice(), spans: &self.spans, line, width: self.headers.len() }))
+        Ok(Some(Row::new(self.record.as_slice(), &self.spans, line, cells)))
     }
 
     fn bytes_read(&self) -> u64 {
-        self.skipped + self.reader.position().byte()
+        let decoded = self.reader.position().byte();
+        ((decoded as f64 * self.decoded_ratio) as u64).min(self.file_bytes)
     }
-}
 
-fn skip_bom(file: &mut File) -> std::io::Result<u64> {
-    let mut head = [0u8; 3];
-    let mut n = 0;
-    while n < head.len() {
-        match file.read(&mut head[n..])? {
-            0 => break,
-            k => n += k,
-        }
-    }
-    if n == 3 && head == *b"\xEF\xBB\xBF" {
-        Ok(3)
-    } else {
-        file.seek(SeekFrom::Start(0))?;
-        Ok(0)
+    fn take_log(&mut self) -> Vec<TransformEntry> {
+        self.decode_log.lock().map(|mut log| std::mem::take(&mut log.entries)).unwrap_or_default()
     }
 }
 
 fn csv_error(err: csv::Error) -> IngestError {
     let line = err.position().map_or(0, |p| p.line());
     match err.into_kind() {
-        csv::ErrorKind::Io(e) => IngestError::Io(e),
+        csv::ErrorKind::Io(e) => match e.downcast::<IngestError>() {
+            // A decoding problem surfaces through the reader as an I/O error carrying ours.
+            Ok(ours) => ours,
+            Err(e) => IngestError::Io(e),
+        },
         other => IngestError::malformed(line, None, MalformedKind::Syntax, format!("{other:?}")),
     }
 }

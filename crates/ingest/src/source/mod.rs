@@ -1,17 +1,24 @@
-//! Readers: one module per format, each turning a file into rows of text cells behind [`RecordSource`].
+//! Readers: one module per format, each turning a file into rows of text cells.
 //!
-//! This is the seam for formats to come (Big5/UTF-16 decoding, XLSX/XLS/ODS, HTML tables, XML, ZIP): a new format
-//! is one more module implementing [`RecordSource`], one more branch in [`crate::sniff`] and one more arm in
-//! [`open`]. Inference, conversion, statistics and Parquet never see the format.
+//! Two shapes of reader exist, because two shapes of file exist:
+//!
+//! - a [`GridSource`] yields raw rows with no idea which one is the header: CSV/TSV (`csv`), spreadsheet sheets
+//!   (`sheet`: XLSX, XLS, ODS), HTML tables (`html`). [`crate::shape`] looks at the first rows to find the title
+//!   rows, the header (one or two rows, a machine-name row) and then drops footnote, blank and total rows;
+//! - a [`RecordSource`] already knows its columns: JSON/NDJSON (`json`, keys), XML (`xml`, element names), and the
+//!   shaped grid.
 //!
 //! A source hands out one row at a time as byte slices of a buffer it reuses, so the hot loops allocate nothing per
-//! cell. Cells are UTF-8 (a source with `check_utf8` says where it is not); an empty cell is null.
+//! cell. Cells are UTF-8 (text in other encodings is decoded by [`crate::decode`] before it gets here); an empty cell
+//! is null.
 
 mod csv;
 mod json;
 
 use std::collections::HashSet;
 use std::path::Path;
+
+use tapwater_types::TransformEntry;
 
 use crate::{IngestError, Sniffed, SourceFormat};
 
@@ -25,6 +32,27 @@ pub(crate) struct Row<'a> {
 }
 
 impl<'a> Row<'a> {
+    /// A row over `data`, its cells at `spans`; `width` is the number of columns known after it.
+    pub(crate) fn new(data: &'a [u8], spans: &'a [(usize, usize)], line: u64, width: usize) -> Self {
+        Row { data, spans, line, width }
+    }
+
+    /// The same row, reporting `width` known columns.
+    pub(crate) fn with_width(self, width: usize) -> Self {
+        Row { width, ..self }
+    }
+
+    /// How many cells the row holds (a grid row may be shorter or longer than the header).
+    pub(crate) fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    /// Cell `i` as text (cells are UTF-8 by the sources' contract; a cell that is not reads as null).
+    #[inline]
+    pub(crate) fn text(&self, i: usize) -> Option<&'a str> {
+        self.cell(i).and_then(|c| std::str::from_utf8(c).ok())
+    }
+
     /// Cell `i`, or `None` when it is empty or past the end of a short row (government files often drop trailing
     /// empty cells; nothing is lost by reading them as null).
     #[inline]
@@ -50,13 +78,43 @@ impl<'a> Row<'a> {
 }
 
 /// A file read as a table of text: headers, then rows.
-pub(crate) trait RecordSource {
+pub(crate) trait RecordSource: Send {
     /// The column names known so far, unique and non-empty.
     fn headers(&self) -> &[String];
     /// The next row, or `None` after the last.
     fn next_row(&mut self) -> Result<Option<Row<'_>>, IngestError>;
     /// Bytes of the file consumed so far, for progress.
     fn bytes_read(&self) -> u64;
+    /// Other names of each column (index-aligned with `headers`; may be shorter): the machine-name row of a file
+    /// that has one beside its Chinese labels.
+    fn aliases(&self) -> &[Vec<String>] {
+        &[]
+    }
+    /// What the source decided or changed so far (header found, footnote rows dropped, records found in an
+    /// envelope …), taken once after the pass that produced it.
+    fn take_log(&mut self) -> Vec<TransformEntry> {
+        Vec::new()
+    }
+}
+
+/// A table read as raw rows, before a header is known (see the module doc).
+pub(crate) trait GridSource: Send {
+    /// The next raw row, cells in order; trailing empty cells may be missing. `Row::line` is the line (CSV) or the
+    /// sheet row (spreadsheets, HTML), 1-based. `Row::width` is the number of cells.
+    fn next_row(&mut self) -> Result<Option<Row<'_>>, IngestError>;
+    /// Bytes of the file consumed so far, for progress (a reader that loads its file at once reports the whole
+    /// size after the first row).
+    fn bytes_read(&self) -> u64;
+    /// What the reader decided or changed (`merged_cells` filled, a sheet chosen among several …), taken once.
+    fn take_log(&mut self) -> Vec<TransformEntry> {
+        Vec::new()
+    }
+}
+
+/// A source opened for one pass.
+pub(crate) enum Opened {
+    Grid(Box<dyn GridSource>),
+    Records(Box<dyn RecordSource>),
 }
 
 /// How a source is opened for a pass.
@@ -67,19 +125,46 @@ pub(crate) struct OpenOptions<'a> {
     /// (JSON) must then find the same ones.
     pub known_columns: Option<&'a [String]>,
     pub max_columns: usize,
+    /// The sheet / HTML table to read (`name` or `#N`, 1-based); `None`: the first one holding data.
+    pub table: Option<&'a str>,
+    /// Big5 user-defined characters declared by the pipeline (hex byte pair → character).
+    pub eudc: &'a std::collections::BTreeMap<String, String>,
+}
+
+/// One table of a file that holds several (sheets of a workbook, tables of an HTML page, members of a ZIP).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TableInfo {
+    /// `#1`, `#2` … in file order.
+    pub id: String,
+    /// The sheet name, the table's caption or id, the member's path.
+    pub name: String,
+    /// `sheet`, `html_table`, `zip_member`, or `table` for formats that hold exactly one.
+    pub kind: &'static str,
+    /// Rows (including header rows) when cheap to know.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rows: Option<u64>,
 }
 
 /// Opens the reader for a sniffed format.
-pub(crate) fn open(
-    path: &Path,
-    sniffed: &Sniffed,
-    options: OpenOptions<'_>,
-) -> Result<Box<dyn RecordSource>, IngestError> {
+pub(crate) fn open(path: &Path, sniffed: &Sniffed, options: OpenOptions<'_>) -> Result<Opened, IngestError> {
     Ok(match sniffed.format {
-        SourceFormat::Csv { delimiter } => Box::new(csv::CsvSource::open(path, delimiter, &options)?),
-        SourceFormat::Json => Box::new(json::JsonSource::open(path, &options)?),
-        SourceFormat::Ndjson => Box::new(json::NdjsonSource::open(path, &options)?),
+        SourceFormat::Csv { delimiter } => {
+            Opened::Grid(Box::new(csv::CsvSource::open(path, delimiter, sniffed, &options)?))
+        }
+        SourceFormat::Json => Opened::Records(Box::new(json::JsonSource::open(path, &options)?)),
+        SourceFormat::Ndjson => Opened::Records(Box::new(json::NdjsonSource::open(path, &options)?)),
+        other => {
+            return Err(IngestError::UnsupportedFormat {
+                detected: format!("{other:?}").to_lowercase(),
+                message: "no reader for this format yet".into(),
+            });
+        }
     })
+}
+
+/// The tables a file holds, for a publisher to pick one. Formats with one table give one entry.
+pub(crate) fn list_tables(_path: &Path, sniffed: &Sniffed) -> Result<Vec<TableInfo>, IngestError> {
+    Ok(vec![TableInfo { id: "#1".into(), name: sniffed.format_name.to_string(), kind: "table", rows: None }])
 }
 
 /// Column names as published, made usable: an empty name becomes `column_N` (N is the 1-based position) and a
