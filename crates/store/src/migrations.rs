@@ -33,7 +33,11 @@ macro_rules! step {
 
 /// Every step, oldest first. Never edit a step that has shipped: SQLx refuses to start on a database whose applied
 /// migration's checksum differs. Add a new step instead.
-const STEPS: &[Step] = &[step!(1, "catalog", "0001_catalog.sql")];
+const STEPS: &[Step] = &[
+    step!(1, "catalog", "0001_catalog.sql"),
+    step!(2, "pipelines", "0002_pipelines.sql"),
+    step!(3, "sources", "0003_sources.sql"),
+];
 
 /// The migrator for one kind of database.
 pub(crate) fn migrator(kind: DbKind) -> Migrator {
