@@ -64,6 +64,9 @@ pub enum MalformedKind {
     ChangedDuringIngest,
     /// One cell holds more text than a table can (2 GiB).
     CellTooLarge,
+    /// A line runs longer than the reader accepts without a line end (a file that is not a table, or one line of
+    /// gigabytes): memory would not stay bounded.
+    LineTooLong { max_bytes: u64 },
 }
 
 impl IngestError {
@@ -167,6 +170,9 @@ impl IngestError {
                     MalformedKind::NoRecords => "JSON 不是物件陣列，也不是包含物件陣列的物件".to_string(),
                     MalformedKind::ChangedDuringIngest => "讀取期間檔案被修改；請重新發布".to_string(),
                     MalformedKind::CellTooLarge => "此欄位值超過 2 GiB".to_string(),
+                    MalformedKind::LineTooLong { max_bytes } => {
+                        format!("此行超過 {} MiB 仍未換行", max_bytes >> 20)
+                    }
                 };
                 format!("檔案格式錯誤，位於第 {line} 行{column}：{what}。")
             }

@@ -499,7 +499,7 @@ fn unknown_sort_column(param: &str, item: &str) -> QueryError {
 
 fn column_index(schema: &TableSchema, param: &str, name: &str) -> Result<usize, QueryError> {
     schema
-        .index_of(name)
+        .resolve(name)
         .ok_or_else(|| QueryError::UnknownColumn { param: param.to_string(), column: name.to_string() })
 }
 
@@ -558,12 +558,12 @@ fn parse_sort_item(text: &str, json: bool) -> Option<(String, bool)> {
 
 /// A plain filter parameter: `col=value` or `col__op=value`.
 fn parse_plain_filter(key: &str, value: &str, schema: &TableSchema) -> Result<Filter, QueryError> {
-    if let Some(column) = schema.index_of(key) {
+    if let Some(column) = schema.resolve(key) {
         return build_filter(key, column, FilterOp::Eq, RawValue::Text(value), schema);
     }
     if let Some((prefix, op_name)) = key.rsplit_once("__") {
         let op = FilterOp::parse(op_name);
-        match (schema.index_of(prefix), op) {
+        match (schema.resolve(prefix), op) {
             (Some(column), Some(op)) => return build_filter(key, column, op, RawValue::Text(value), schema),
             (Some(_), None) => {
                 return Err(QueryError::UnknownOperator { param: key.to_string(), op: op_name.to_string() });
@@ -709,8 +709,23 @@ mod tests {
                 field("a__b", FieldType::Integer),
                 field("-x", FieldType::Integer),
                 field("人數,男", FieldType::Integer),
+                Field { aliases: vec!["site_id".into(), "區域別代碼".into()], ..field("代碼", FieldType::Text) },
             ],
         }
+    }
+
+    #[test]
+    fn aliases_work_in_filters_fields_and_sort() {
+        let q = rows(&[("site_id", "A01"), ("site_id__ne", "B"), ("_fields", "id,site_id"), ("_sort", "-site_id")])
+            .unwrap();
+        let code = schema().index_of("代碼").unwrap();
+        assert_eq!(q.filters[0].column, code);
+        assert_eq!(q.filters[1].column, code);
+        assert_eq!(q.fields, Some(vec![0, code]));
+        assert_eq!(q.sort[0].column, code);
+        // The published name still comes first: an alias never shadows a real column.
+        let q = rows(&[("區域別代碼", "x")]).unwrap();
+        assert_eq!(q.filters[0].column, code);
     }
 
     fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {

@@ -16,6 +16,11 @@ use super::{GridSource, OpenOptions, Row};
 use crate::decode::{self, DecodeLog};
 use crate::{IngestError, MalformedKind, Sniffed};
 
+/// The longest line read. The `csv` crate grows its record buffer to hold a whole record, so a 2 GB file without
+/// a line end would take 2 GB of memory; past this length the file is refused instead (a table's line is rarely
+/// more than a few kilobytes; the longest real one we have seen is under 100 KiB).
+pub(crate) const MAX_LINE_BYTES: u64 = 64 << 20;
+
 pub(crate) struct CsvSource {
     reader: csv::Reader<Box<dyn Read + Send>>,
     record: ByteRecord,
@@ -36,6 +41,7 @@ impl CsvSource {
         options: &OpenOptions<'_>,
     ) -> Result<Self, IngestError> {
         let (text, decode_log) = decode::open_text(path, sniffed.text_encoding, options.eudc)?;
+        let text: Box<dyn Read + Send> = Box::new(LineLimit::new(text, MAX_LINE_BYTES));
         let reader = csv::ReaderBuilder::new()
             .has_headers(false) // the header is found by `shape`, among title rows
             .flexible(true) // short and long rows are handled by `shape`, with the line number
@@ -125,5 +131,70 @@ fn csv_error(err: csv::Error) -> IngestError {
             Err(e) => IngestError::Io(e),
         },
         other => IngestError::malformed(line, None, MalformedKind::Syntax, format!("{other:?}")),
+    }
+}
+
+/// Fails a read once a line (bytes between line ends) grows past `max` bytes, so memory stays bounded on a file
+/// without line ends. Counting bytes between `\n`/`\r` is enough: a quoted cell with line ends inside is several
+/// lines here, which only makes the limit looser.
+struct LineLimit<R> {
+    inner: R,
+    max: u64,
+    current: u64,
+    line: u64,
+}
+
+impl<R: Read> LineLimit<R> {
+    fn new(inner: R, max: u64) -> Self {
+        LineLimit { inner, max, current: 0, line: 1 }
+    }
+}
+
+impl<R: Read> Read for LineLimit<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let mut rest = &buf[..n];
+        while let Some(at) = memchr::memchr2(b'\n', b'\r', rest) {
+            self.current += at as u64;
+            if self.current > self.max {
+                break;
+            }
+            if rest[at] == b'\n' {
+                self.line += 1;
+            }
+            self.current = 0;
+            rest = &rest[at + 1..];
+        }
+        self.current += rest.len() as u64;
+        if self.current > self.max {
+            let error = IngestError::malformed(
+                self.line,
+                None,
+                MalformedKind::LineTooLong { max_bytes: self.max },
+                format!("this line is longer than {} MiB without a line end", self.max >> 20),
+            );
+            return Err(std::io::Error::other(error));
+        }
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_line_longer_than_the_limit_is_refused_with_its_line_number() {
+        let text = format!("a,b\r\n1,2\n{}\n", "x".repeat(5000));
+        let mut reader = LineLimit::new(text.as_bytes(), 1000);
+        let mut out = Vec::new();
+        let err = reader.read_to_end(&mut out).unwrap_err();
+        let ours = err.downcast::<IngestError>().unwrap();
+        assert!(matches!(ours, IngestError::Malformed { line: 3, kind: MalformedKind::LineTooLong { .. }, .. }), "{ours:?}");
+        // Lines under the limit pass, whatever the total size.
+        let text = ("x".repeat(900) + "\n").repeat(100);
+        let mut reader = LineLimit::new(text.as_bytes(), 1000);
+        let mut out = Vec::new();
+        assert_eq!(reader.read_to_end(&mut out).unwrap(), 90_100);
     }
 }
