@@ -14,13 +14,18 @@ pub enum Action<'a> {
     CreateDataset,
     UpdateDataset(&'a str),
     PublishVersion(&'a str),
+    /// Set, delete or run the source of a dataset (URL pull or SQL query).
+    ConfigureSource(&'a str),
 }
 
 /// Allows or refuses `action` for `actor`.
 pub fn authorize(actor: &Actor, action: Action<'_>) -> Result<(), AppError> {
     match action {
         Action::ReadDataset(_) => Ok(()),
-        Action::CreateDataset | Action::UpdateDataset(_) | Action::PublishVersion(_) => match actor {
+        Action::CreateDataset
+        | Action::UpdateDataset(_)
+        | Action::PublishVersion(_)
+        | Action::ConfigureSource(_) => match actor {
             Actor::Admin | Actor::System => Ok(()),
             Actor::Anonymous => Err(AppError::Unauthorized),
         },

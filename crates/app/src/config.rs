@@ -31,6 +31,8 @@ pub struct Config {
     pub warm_after_publish: bool,
     /// Query engine limits: memory budget for hot tables, SQL time and row limits, response cache size.
     pub query: QueryConfig,
+    /// Scheduled sources: whether this process runs the scheduler, how often it polls, leases, retries, time limits.
+    pub sources: crate::SourcesConfig,
 }
 
 impl Default for Config {
@@ -44,6 +46,7 @@ impl Default for Config {
             catalog_refresh: Duration::from_millis(500),
             warm_after_publish: true,
             query: QueryConfig::default(),
+            sources: crate::SourcesConfig::default(),
         }
     }
 }

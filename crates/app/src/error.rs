@@ -39,6 +39,12 @@ pub enum AppError {
     NoVersion { slug: String },
     #[error("job {id:?} not found")]
     JobNotFound { id: String },
+    #[error("dataset {slug:?} has no source")]
+    SourceNotFound { slug: String },
+    /// A run of a source failed (`source_unreachable`, `source_http_error`, `source_query_failed`,
+    /// `source_interrupted`). The messages never hold a password: they are built from redacted text.
+    #[error("{message}")]
+    SourceFailed { code: &'static str, message: String, message_zh: String },
     #[error("dataset {slug:?} already exists")]
     DatasetExists { slug: String },
     #[error("authentication required")]
@@ -96,6 +102,8 @@ impl AppError {
             AppError::VersionNotFound { .. } => "version_not_found",
             AppError::NoVersion { .. } => "no_version",
             AppError::JobNotFound { .. } => "job_not_found",
+            AppError::SourceNotFound { .. } => "source_not_found",
+            AppError::SourceFailed { code, .. } => code,
             AppError::DatasetExists { .. } => "dataset_exists",
             AppError::Unauthorized => "unauthorized",
             AppError::Forbidden => "forbidden",
@@ -112,7 +120,9 @@ impl AppError {
             AppError::DatasetNotFound { .. }
             | AppError::VersionNotFound { .. }
             | AppError::NoVersion { .. }
-            | AppError::JobNotFound { .. } => ErrorKind::NotFound,
+            | AppError::JobNotFound { .. }
+            | AppError::SourceNotFound { .. } => ErrorKind::NotFound,
+            AppError::SourceFailed { .. } => ErrorKind::Unprocessable,
             AppError::DatasetExists { .. } => ErrorKind::Conflict,
             AppError::Unauthorized => ErrorKind::Unauthorized,
             AppError::Forbidden => ErrorKind::Forbidden,
@@ -134,9 +144,11 @@ impl AppError {
     /// The request parameter at fault, if any.
     pub fn param(&self) -> Option<String> {
         match self {
-            AppError::DatasetNotFound { .. } | AppError::NoVersion { .. } | AppError::DatasetExists { .. } => {
-                Some("slug".into())
-            }
+            AppError::DatasetNotFound { .. }
+            | AppError::NoVersion { .. }
+            | AppError::DatasetExists { .. }
+            | AppError::SourceNotFound { .. } => Some("slug".into()),
+            AppError::SourceFailed { .. } => Some("source".into()),
             AppError::VersionNotFound { .. } => Some("_version".into()),
             AppError::JobNotFound { .. } => Some("id".into()),
             AppError::InvalidInput { param, .. } => Some(param.clone()),
@@ -170,6 +182,14 @@ impl AppError {
             (AppError::NoVersion { slug }, Lang::ZhTw) => format!("資料集「{slug}」已建立，但尚未發布任何版本。"),
             (AppError::JobNotFound { id }, Lang::En) => format!("There is no job \"{id}\"."),
             (AppError::JobNotFound { id }, Lang::ZhTw) => format!("找不到工作「{id}」。"),
+            (AppError::SourceNotFound { slug }, Lang::En) => {
+                format!("Dataset \"{slug}\" has no source; set one with PUT /api/v1/datasets/{slug}/source.")
+            }
+            (AppError::SourceNotFound { slug }, Lang::ZhTw) => {
+                format!("資料集「{slug}」尚未設定來源；請以 PUT /api/v1/datasets/{slug}/source 設定。")
+            }
+            (AppError::SourceFailed { message, .. }, Lang::En) => message.clone(),
+            (AppError::SourceFailed { message_zh, .. }, Lang::ZhTw) => message_zh.clone(),
             (AppError::DatasetExists { slug }, Lang::En) => {
                 format!("A dataset \"{slug}\" already exists; update it with PATCH or publish a new version.")
             }
@@ -205,6 +225,12 @@ pub const ERROR_CODES: &[(&str, ErrorKind)] = &[
     ("version_not_found", ErrorKind::NotFound),
     ("no_version", ErrorKind::NotFound),
     ("job_not_found", ErrorKind::NotFound),
+    ("source_not_found", ErrorKind::NotFound),
+    ("invalid_source", ErrorKind::Invalid),
+    ("source_unreachable", ErrorKind::Unprocessable),
+    ("source_http_error", ErrorKind::Unprocessable),
+    ("source_query_failed", ErrorKind::Unprocessable),
+    ("source_interrupted", ErrorKind::Unprocessable),
     ("dataset_exists", ErrorKind::Conflict),
     ("unauthorized", ErrorKind::Unauthorized),
     ("forbidden", ErrorKind::Forbidden),
@@ -212,6 +238,7 @@ pub const ERROR_CODES: &[(&str, ErrorKind)] = &[
     ("unknown_license", ErrorKind::Invalid),
     ("invalid_frequency", ErrorKind::Invalid),
     ("invalid_metadata", ErrorKind::Invalid),
+    ("invalid_pipeline", ErrorKind::Invalid),
     ("invalid_body", ErrorKind::Invalid),
     ("invalid_format", ErrorKind::Invalid),
     ("payload_too_large", ErrorKind::TooLarge),

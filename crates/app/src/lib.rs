@@ -11,8 +11,10 @@ mod catalog;
 mod config;
 pub mod demo;
 mod error;
+mod pipeline;
 mod publish;
 mod query;
+mod sources;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -27,8 +29,13 @@ use tapwater_types::Version;
 pub use catalog::{DatasetDetail, DatasetList, DatasetListQuery};
 pub use config::Config;
 pub use error::{AppError, ERROR_CODES, ErrorKind};
-pub use publish::{ProgressFn, PublishOptions, PublishProgress, PublishStage, StagedUpload};
+pub use pipeline::{
+    CHECK_SAMPLE_ROWS, CheckReport, PROBLEM_RULES, PipelineFormat, PipelineView, VersionTransforms, check_inputs,
+    parse_pipeline, series_pipeline_toml, validate_pipeline,
+};
+pub use publish::{ProgressFn, PublishInput, PublishOptions, PublishProgress, PublishStage, StagedUpload};
 pub use query::{AggregateAnswer, Download, DownloadFormat, RowsAnswer, SqlAnswer};
+pub use sources::{RunProgress, RunProgressFn, SourcesConfig};
 pub use tapwater_types::{Actor, Lang};
 
 /// When the current version of a dataset was read from the catalog, and what it was (`None`: nothing published).

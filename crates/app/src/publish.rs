@@ -5,6 +5,11 @@
 //! version store under a fresh version id, and only then does one catalog transaction make the version current. A
 //! crash, `kill -9` or a bad file at any earlier step leaves the previous version serving; the half-written files
 //! sit under an id no catalog row points to, invisible, and are removed on failure (or by a later clean-up).
+//!
+//! A publish may hold several files (a yearly series) and may `append` to the current version: the new version is
+//! then the previous version's source files followed by the new ones, ingested together through the dataset's
+//! current pipeline, so types stay consistent and the transform log covers every row. Each version records the
+//! pipeline revision it used, its source files and its transform log (`versions/{id}/transforms.json`).
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -13,9 +18,12 @@ use std::sync::Arc;
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use sha2::{Digest, Sha256};
-use tapwater_ingest::{IngestOptions, IngestPass, IngestProgress, ingest_file, sniff};
+use tapwater_ingest::{IngestOptions, IngestPass, IngestProgress, InputFile, ingest_files, sniff};
 use tapwater_store::{NewVersion, new_version_id};
-use tapwater_types::{Actor, ArtefactStatus, DatasetInput, DatasetPatch, OriginalFile, Version};
+use tapwater_types::{
+    Actor, ArtefactStatus, DatasetInput, DatasetPatch, OriginalFile, Pipeline, PublishMode, SourceFile, Version,
+    VersionSources,
+};
 use tokio::io::AsyncWriteExt;
 
 use crate::access::{Action, authorize};
@@ -53,6 +61,24 @@ pub struct PublishOptions {
     pub create_if_missing: Option<DatasetInput>,
     /// Update the dataset's metadata in the same operation.
     pub update: Option<DatasetPatch>,
+}
+
+/// The files of a publish and how they become a version.
+#[derive(Default)]
+pub struct PublishInput {
+    /// One file, or several of one table (a yearly series, merged in this order with a source-file column).
+    pub uploads: Vec<StagedUpload>,
+    /// `replace` (default): the version holds these files' rows; `append`: the previous version's files first.
+    pub mode: PublishMode,
+    /// Made the dataset's pipeline (a new revision when it differs from the current one) before publishing.
+    pub pipeline: Option<Pipeline>,
+}
+
+impl PublishInput {
+    /// One file, replacing, with the dataset's current pipeline.
+    pub fn file(upload: StagedUpload) -> PublishInput {
+        PublishInput { uploads: vec![upload], ..PublishInput::default() }
+    }
 }
 
 /// The step a publish is at, for progress bars and job status.
@@ -172,12 +198,35 @@ impl Tapwater {
         options: PublishOptions,
         progress: ProgressFn,
     ) -> Result<Arc<Version>, AppError> {
+        self.publish(actor, slug, PublishInput::file(upload), options, progress).await
+    }
+
+    /// Publishes staged files as a new immutable version of `slug` (see [`PublishInput`]) and makes it current.
+    pub async fn publish(
+        &self,
+        actor: &Actor,
+        slug: &str,
+        input: PublishInput,
+        options: PublishOptions,
+        progress: ProgressFn,
+    ) -> Result<Arc<Version>, AppError> {
         authorize(actor, Action::PublishVersion(slug))?;
         let parsed = parse_slug(slug, "slug")?;
+        if input.uploads.is_empty() {
+            return Err(AppError::invalid(
+                "invalid_body",
+                "file",
+                "A publish needs at least one file.",
+                "發布至少需要一個檔案。",
+            ));
+        }
+        if let Some(pipeline) = &input.pipeline {
+            crate::pipeline::validate_pipeline(pipeline)?;
+        }
         if self.inner.catalog.get_dataset(&parsed).await?.is_none() {
             match options.create_if_missing {
-                Some(input) => {
-                    self.create_dataset(actor, DatasetInput { slug: slug.to_string(), ..input }).await?;
+                Some(dataset) => {
+                    self.create_dataset(actor, DatasetInput { slug: slug.to_string(), ..dataset }).await?;
                 }
                 None => return Err(AppError::DatasetNotFound { slug: slug.to_string() }),
             }
@@ -185,13 +234,30 @@ impl Tapwater {
         if let Some(patch) = options.update {
             self.update_dataset(actor, slug, patch).await?;
         }
+        if let Some(pipeline) = input.pipeline {
+            self.set_pipeline(actor, slug, pipeline).await?;
+        }
+        // Every publish uses the dataset's current pipeline, and the version says which revision.
+        let revision = self.inner.catalog.pipeline(&parsed, None).await?;
 
         // Refuse formats we cannot read before doing any heavy work.
-        let prefix = read_prefix(upload.path(), 64 * 1024)?;
-        let sniffed = sniff(&prefix)?;
+        for upload in &input.uploads {
+            let prefix = read_prefix(upload.path(), 64 * 1024)?;
+            sniff(&prefix).map_err(|e| AppError::from(e.in_file(&upload.filename)))?;
+        }
+        let carried = match input.mode {
+            PublishMode::Replace => Vec::new(),
+            PublishMode::Append => self.previous_files(&parsed).await?,
+        };
 
         let version_id = new_version_id();
-        let result = self.write_and_commit(actor, &parsed, &version_id, &upload, sniffed, progress).await;
+        let plan = Plan {
+            uploads: &input.uploads,
+            carried,
+            pipeline_revision: revision.as_ref().map(|r| r.revision),
+            pipeline: revision.map(|r| r.pipeline).unwrap_or_default(),
+        };
+        let result = self.write_and_commit(actor, &parsed, &version_id, plan, progress).await;
         if result.is_err() {
             // Nothing points at these files; remove them so a failed publish leaves no trace.
             if let Err(err) = self.inner.blobs.delete_prefix(&version_prefix(&version_id)).await {
@@ -201,22 +267,70 @@ impl Tapwater {
         result
     }
 
+    /// The source files of the current version, for an append (empty before the first publish). A version
+    /// published before versions listed their files has one: its original.
+    async fn previous_files(&self, slug: &tapwater_types::Slug) -> Result<Vec<SourceFile>, AppError> {
+        let Some(previous) = self.inner.catalog.current_version(slug).await? else { return Ok(Vec::new()) };
+        let sources = self.inner.catalog.version_sources(&previous.id).await?;
+        if !sources.files.is_empty() {
+            return Ok(sources.files);
+        }
+        Ok(vec![SourceFile {
+            name: previous.original.filename.clone(),
+            format: previous.original.format.clone(),
+            encoding: previous.original.encoding.clone(),
+            sha256: previous.original.sha256.clone(),
+            bytes: previous.original.bytes,
+            path: previous.original_path.clone(),
+            rows: previous.row_count,
+        }])
+    }
+
+    /// Copies a stored file to a local temporary file, to be read again (an append re-ingests earlier files).
+    async fn fetch_blob(&self, path: &str, staging: &Path) -> Result<tempfile::TempPath, AppError> {
+        let temp = tempfile::Builder::new().prefix("carried-").tempfile_in(staging)?.into_temp_path();
+        let (_, mut stream) = self.inner.blobs.get_stream(path).await?;
+        let mut file = tokio::fs::File::create(&temp).await?;
+        while let Some(chunk) = stream.next().await {
+            file.write_all(&chunk?).await?;
+        }
+        file.flush().await?;
+        Ok(temp)
+    }
+
     async fn write_and_commit(
         &self,
         actor: &Actor,
         slug: &tapwater_types::Slug,
         version_id: &str,
-        upload: &StagedUpload,
-        sniffed: tapwater_ingest::Sniffed,
+        plan: Plan<'_>,
         progress: ProgressFn,
     ) -> Result<Arc<Version>, AppError> {
         let staging = staging_dir(&self.inner.config.data_dir);
         let parquet_path = tempfile::Builder::new().prefix("parquet-").tempfile_in(&staging)?.into_temp_path();
 
+        // Earlier files first (an append), then the new ones, each under the name it was published with: the
+        // source-file column of a merged version says which file a row came from.
+        let mut carried_paths = Vec::with_capacity(plan.carried.len());
+        for file in &plan.carried {
+            carried_paths.push(self.fetch_blob(&file.path, &staging).await?);
+        }
+        let mut inputs: Vec<InputFile> = plan
+            .carried
+            .iter()
+            .zip(&carried_paths)
+            .map(|(file, path)| InputFile::named(path.to_path_buf(), file.name.clone()))
+            .collect();
+        inputs.extend(plan.uploads.iter().map(|u| InputFile::named(u.path(), u.filename.clone())));
+
         // Type inference and conversion are CPU-bound and synchronous: keep them off the async workers.
-        let source = upload.path().to_path_buf();
         let target = parquet_path.to_path_buf();
         let ingest_progress = progress.clone();
+        let options = IngestOptions {
+            pipeline: plan.pipeline.clone(),
+            scratch_dir: Some(staging.clone()),
+            ..IngestOptions::default()
+        };
         let report = tokio::task::spawn_blocking(move || {
             let out = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&target)?);
             let mut on_progress = |p: IngestProgress| {
@@ -226,36 +340,70 @@ impl Tapwater {
                 };
                 ingest_progress(PublishProgress { stage, done: p.bytes_read, total: p.total_bytes });
             };
-            ingest_file(&source, out, &IngestOptions::default(), &mut on_progress).map_err(AppError::from)
+            let report = ingest_files(&inputs, out, &options, &mut on_progress).map_err(|e| match e {
+                // One file: the caller knows which; keep the error as it was.
+                tapwater_ingest::IngestError::InFile { error, .. } if inputs.len() == 1 => AppError::Ingest(*error),
+                e => AppError::Ingest(e),
+            });
+            drop(inputs);
+            report
         })
         .await
         .map_err(|e| AppError::Internal(format!("ingest task: {e}")))??;
+        drop(carried_paths);
 
-        progress(PublishProgress { stage: PublishStage::Storing, done: 0, total: 3 });
+        let stored_files = plan.uploads.len() + 3;
+        progress(PublishProgress { stage: PublishStage::Storing, done: 0, total: stored_files as u64 });
         let prefix = version_prefix(version_id);
         let original_path = format!("{prefix}original");
         let data_path = format!("{prefix}data.parquet");
-        self.inner.blobs.put_file(&original_path, upload.path()).await?;
-        progress(PublishProgress { stage: PublishStage::Storing, done: 1, total: 3 });
+        let mut files = plan.carried.clone();
+        for (i, upload) in plan.uploads.iter().enumerate() {
+            // The first new file is "the original" of the version (as before series existed); others sit beside it.
+            let path = if i == 0 { original_path.clone() } else { format!("{prefix}files/{i}") };
+            self.inner.blobs.put_file(&path, upload.path()).await?;
+            let found = report.files.get(plan.carried.len() + i);
+            files.push(SourceFile {
+                name: upload.filename.clone(),
+                format: found.map(|f| f.format.to_string()).unwrap_or_default(),
+                encoding: found.map(|f| f.encoding.to_string()).unwrap_or_default(),
+                sha256: upload.sha256.clone(),
+                bytes: upload.bytes,
+                path,
+                rows: 0,
+            });
+            progress(PublishProgress { stage: PublishStage::Storing, done: i as u64 + 1, total: stored_files as u64 });
+        }
+        for (file, found) in files.iter_mut().zip(&report.files) {
+            file.rows = found.rows;
+        }
         let data_bytes = self.inner.blobs.put_file(&data_path, &parquet_path).await?;
-        progress(PublishProgress { stage: PublishStage::Storing, done: 2, total: 3 });
         let schema_json = serde_json::to_vec_pretty(&report.schema).map_err(|e| AppError::Internal(e.to_string()))?;
         self.inner.blobs.put_bytes(&format!("{prefix}schema.json"), Bytes::from(schema_json)).await?;
-        progress(PublishProgress { stage: PublishStage::Storing, done: 3, total: 3 });
+        let log_json =
+            serde_json::to_vec_pretty(&report.transform_log).map_err(|e| AppError::Internal(e.to_string()))?;
+        self.inner.blobs.put_bytes(&format!("{prefix}transforms.json"), Bytes::from(log_json)).await?;
+        progress(PublishProgress {
+            stage: PublishStage::Storing,
+            done: stored_files as u64,
+            total: stored_files as u64,
+        });
 
         progress(PublishProgress { stage: PublishStage::Committing, done: 0, total: 1 });
+        let first = &plan.uploads[0];
+        let first_found = report.files.get(plan.carried.len());
         let new = NewVersion {
             id: version_id.to_string(),
             created_at: chrono::Utc::now(),
             row_count: report.row_count,
             schema: report.schema,
             original: OriginalFile {
-                filename: upload.filename.clone(),
-                format: report.sniffed.format_name.to_string(),
-                media_type: report.sniffed.media_type.to_string(),
-                encoding: sniffed.encoding.to_string(),
-                sha256: upload.sha256.clone(),
-                bytes: upload.bytes,
+                filename: first.filename.clone(),
+                format: first_found.map(|f| f.format).unwrap_or(report.sniffed.format_name).to_string(),
+                media_type: first_found.map(|f| f.media_type).unwrap_or(report.sniffed.media_type).to_string(),
+                encoding: first_found.map(|f| f.encoding).unwrap_or(report.sniffed.encoding).to_string(),
+                sha256: first.sha256.clone(),
+                bytes: first.bytes,
             },
             data_path,
             original_path,
@@ -264,11 +412,13 @@ impl Tapwater {
             artefacts: vec![("statistics".to_string(), ArtefactStatus::Ready)],
             published_by: actor.label().to_string(),
         };
-        let version = Arc::new(self.inner.catalog.commit_version(slug, &new).await?);
+        let sources = VersionSources { pipeline_revision: plan.pipeline_revision, files };
+        let version = Arc::new(self.inner.catalog.commit_version_with(slug, &new, &sources).await?);
         progress(PublishProgress { stage: PublishStage::Committing, done: 1, total: 1 });
         self.forget_current(slug.as_str());
         tracing::info!(
-            dataset = %slug, seq = version.seq, rows = version.row_count, actor = actor.label(), "version published"
+            dataset = %slug, seq = version.seq, rows = version.row_count, files = sources.files.len(),
+            actor = actor.label(), "version published"
         );
 
         // Load the new version into memory in the background so the first query after a publish is fast.
@@ -285,6 +435,15 @@ impl Tapwater {
     }
 }
 
+/// What [`Tapwater::write_and_commit`] reads and records.
+struct Plan<'a> {
+    uploads: &'a [StagedUpload],
+    /// Files of the previous version, read first (an append).
+    carried: Vec<SourceFile>,
+    pipeline_revision: Option<i64>,
+    pipeline: Pipeline,
+}
+
 impl Tapwater {
     /// Starts publishing `upload` in the background and returns at once with a job the client can follow
     /// (`GET /api/v1/jobs/{id}`): status, stage and progress are written to the catalog every half second, so any
@@ -293,7 +452,7 @@ impl Tapwater {
         &self,
         actor: &Actor,
         slug: &str,
-        upload: StagedUpload,
+        input: PublishInput,
     ) -> Result<tapwater_types::Job, AppError> {
         authorize(actor, Action::PublishVersion(slug))?;
         self.existing_slug(slug).await?;
@@ -305,7 +464,7 @@ impl Tapwater {
             status: tapwater_types::JobStatus::Queued,
             stage: None,
             done: 0,
-            total: upload.bytes,
+            total: input.uploads.iter().map(|u| u.bytes).sum(),
             version: None,
             error: None,
             created_at: now,
@@ -322,7 +481,7 @@ impl Tapwater {
         let (app, actor, slug, mut record) = (self.clone(), actor.clone(), slug.to_string(), job.clone());
         tokio::spawn(async move {
             record.status = tapwater_types::JobStatus::Running;
-            let work = app.publish_version(&actor, &slug, upload, PublishOptions::default(), progress);
+            let work = app.publish(&actor, &slug, input, PublishOptions::default(), progress);
             tokio::pin!(work);
             let mut tick = tokio::time::interval(std::time::Duration::from_millis(500));
             let result = loop {

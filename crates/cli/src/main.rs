@@ -3,16 +3,17 @@
 //! Every subcommand works through the application layer (`tapwater-app`) as the system actor, directly on the data
 //! directory or database — so `tapwater publish` works with or without a server running.
 
+mod check;
+mod pipeline;
+mod sources;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use indicatif::{ProgressBar, ProgressStyle};
-use tapwater_app::{Actor, AppError, Config, DatasetListQuery, Lang, PublishOptions, PublishStage, Tapwater};
-use tapwater_types::{DatasetInput, DatasetPatch};
+use tapwater_app::{Actor, AppError, Config, DatasetListQuery, Lang, Tapwater};
 
 /// tapwater: open government data that flows like tap water — clean, metered, always on.
 /// 開放政府資料平臺。
@@ -55,14 +56,23 @@ struct GlobalArgs {
     /// Log filter, e.g. info, tapwater=debug.
     #[arg(long, global = true, env = "TAPWATER_LOG", default_value = "info")]
     log: String,
+    #[command(flatten)]
+    sources: sources::SourceSettings,
 }
 
 #[derive(Subcommand)]
 enum Command {
     /// Run the HTTP server (API, docs) — 啟動伺服器.
     Serve(ServeArgs),
-    /// Publish a file as a new version of a dataset, creating the dataset if needed — 發布資料.
+    /// Publish a file (or a series of files) as a new version of a dataset, creating the dataset if needed — 發布資料.
     Publish(PublishArgs),
+    /// Dry run: what tapwater would make of files, without publishing — 試讀檔案（不發布）.
+    Check(check::CheckArgs),
+    /// Show or set a dataset's pipeline (renames, types, normalizers …) — 資料處理流程.
+    Pipeline {
+        #[command(subcommand)]
+        command: pipeline::PipelineCommand,
+    },
     /// List datasets — 列出資料集.
     Datasets {
         /// Words to look for in title, description and tags.
@@ -71,6 +81,11 @@ enum Command {
     },
     /// List the licences a dataset can use — 列出授權條款.
     Licenses,
+    /// Scheduled sources of datasets: URL pulls and SQL queries — 排程資料來源.
+    Sources {
+        #[command(subcommand)]
+        command: sources::SourcesCommand,
+    },
     /// Remove files left by publishes that were killed before they finished — 清除未完成發布的殘留檔案.
     Gc {
         /// Only remove leftovers older than this many minutes (a younger one may be a publish still running).
@@ -94,8 +109,10 @@ struct ServeArgs {
 
 #[derive(Args)]
 struct PublishArgs {
-    /// The file to publish (CSV/TSV in UTF-8, JSON array of objects, NDJSON).
-    file: PathBuf,
+    /// The file to publish; several files of one table (a yearly series) are merged into one version, oldest first,
+    /// with a source-file column.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
     /// Dataset slug (lowercase a-z, 0-9, - and _).
     #[arg(long)]
     dataset: String,
@@ -121,6 +138,18 @@ struct PublishArgs {
     /// No progress bar.
     #[arg(long, short)]
     quiet: bool,
+    /// replace (default): the version holds these files' rows; append: the previous version's files, then these.
+    #[arg(long)]
+    mode: Option<String>,
+    /// Set the dataset's pipeline from this TOML or JSON file before publishing (a new revision if it changed).
+    #[arg(long)]
+    pipeline: Option<PathBuf>,
+    /// Read this sheet / HTML table / ZIP member (name or #N); saved in the dataset's pipeline.
+    #[arg(long)]
+    table: Option<String>,
+    /// Publish every table of the file as a dataset of its own, SLUG-SHEET (SLUG-1, SLUG-2 … for Chinese names).
+    #[arg(long, conflicts_with = "table")]
+    all_tables: bool,
 }
 
 fn main() -> ExitCode {
@@ -170,13 +199,16 @@ fn config(global: &GlobalArgs, admin_token: Option<String>) -> Config {
     config.query.response_cache_bytes = global.response_cache_mb.saturating_mul(1024 * 1024);
     config.query.sql_timeout = Duration::from_secs_f64(global.sql_timeout.max(0.001));
     config.query.sql_max_rows = global.sql_max_rows;
+    global.sources.apply(&mut config);
     config
 }
 
 async fn run(cli: Cli) -> Result<(), AppError> {
     match cli.command {
         Command::Serve(args) => serve(&cli.global, args).await,
-        Command::Publish(args) => publish(&cli.global, args).await,
+        Command::Publish(args) => pipeline::publish(&cli.global, args).await,
+        Command::Check(args) => check::run(args).await,
+        Command::Pipeline { command } => pipeline::run(&cli.global, command).await,
         Command::Datasets { q } => {
             let app = Tapwater::open(config(&cli.global, None)).await?;
             let list = app
@@ -195,6 +227,7 @@ async fn run(cli: Cli) -> Result<(), AppError> {
             println!("removed the files of {removed} unfinished publish(es)");
             Ok(())
         }
+        Command::Sources { command } => sources::run(config(&cli.global, None), command).await,
         Command::Licenses => {
             for l in tapwater_types::LICENSES {
                 println!("{}\t{}\t{}\t{}", l.id, l.name, l.name_zh, l.url);
@@ -222,6 +255,7 @@ async fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<(), AppError> {
         eprintln!("  admin token for writes / 寫入用管理權杖: {}", global.data_dir.join("admin-token").display());
     }
     app.warm_up();
+    app.start_scheduler();
     let gc = app.clone();
     tokio::spawn(async move {
         if let Err(err) = gc.collect_orphans(Duration::from_secs(3600)).await {
@@ -231,67 +265,6 @@ async fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<(), AppError> {
     tapwater_server::serve(app, listener, tapwater_server::shutdown_signal())
         .await
         .map_err(|e| AppError::Internal(format!("server: {e}")))
-}
-
-async fn publish(global: &GlobalArgs, args: PublishArgs) -> Result<(), AppError> {
-    let app = Tapwater::open(Config { warm_after_publish: false, ..config(global, None) }).await?;
-    let started = Instant::now();
-    let bar = if args.quiet { ProgressBar::hidden() } else { ProgressBar::new(0) };
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} {msg:<34} [{bar:30}] {bytes}/{total_bytes} ({bytes_per_sec}, {eta})")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
-    );
-    let progress_bar = bar.clone();
-    let progress: tapwater_app::ProgressFn = Arc::new(move |p| {
-        if p.stage == PublishStage::Storing || p.stage == PublishStage::Committing {
-            progress_bar.set_message(p.stage.label());
-            return;
-        }
-        progress_bar.set_message(p.stage.label());
-        progress_bar.set_length(p.total);
-        progress_bar.set_position(p.done);
-    });
-    let upload = app.stage_local_file(&args.file, progress.clone()).await?;
-    let has_metadata = args.title.is_some()
-        || args.description.is_some()
-        || args.publisher.is_some()
-        || args.license.is_some()
-        || args.frequency.is_some()
-        || !args.tags.is_empty();
-    let options = PublishOptions {
-        create_if_missing: Some(DatasetInput {
-            slug: args.dataset.clone(),
-            title: args.title.clone(),
-            description: args.description.clone(),
-            publisher: args.publisher.clone(),
-            publisher_name: args.publisher_name.clone(),
-            license: args.license.clone(),
-            frequency: args.frequency.clone(),
-            tags: args.tags.clone(),
-        }),
-        update: has_metadata.then(|| DatasetPatch {
-            title: args.title,
-            description: args.description,
-            publisher: args.publisher,
-            publisher_name: args.publisher_name,
-            license: args.license,
-            frequency: args.frequency,
-            tags: (!args.tags.is_empty()).then_some(args.tags),
-        }),
-    };
-    let result = app.publish_version(&Actor::System, &args.dataset, upload, options, progress).await;
-    bar.finish_and_clear();
-    let version = result.map_err(|e| with_file(e, &args.file))?;
-    println!(
-        "published {} v{}: {} rows, {} columns, {:.2} s",
-        args.dataset,
-        version.seq,
-        version.row_count,
-        version.schema.fields.len(),
-        started.elapsed().as_secs_f64()
-    );
-    Ok(())
 }
 
 /// Prefixes file errors with the file name, so the one error line says where.

@@ -1,4 +1,14 @@
-//! Conversion of text cells to typed Arrow columns, with each column's statistics gathered on the way.
+//! Pass 2: text cells to typed Arrow columns through each column's reading (decided by [`crate::infer`]), every
+//! changed cell counted in the transform log, and each column's statistics gathered on the way.
+//!
+//! A cell goes: cell-level rules (`trim`, `excel_guard`, `fullwidth`) → declared sentinel? → the plain grammar of
+//! the column's type (the fast path: most cells stop here) → missing-value marker? → the reading's normalizer
+//! (thousands separators, currency, percent, ROC and local dates) → else null with a logged reason (`invalid_date`,
+//! `type_mismatch` for a forced type) or, for a cell pass 1 accepted, an error: the file changed in between. WGS84
+//! columns derived from TWD97 ones are computed per row from their source cells.
+//!
+//! The log is kept per column and rule while the pass runs (a counter and up to
+//! [`tapwater_types::TRANSFORM_EXAMPLES`] examples) and merged into the [`TransformLog`] once at the end.
 //!
 //! Statistics use bounded memory: null counts and min/max are running values; distinct values are remembered only
 //! up to [`DISTINCT_LIMIT`], after which the count is given up (`None`) and the set is freed.
@@ -19,9 +29,13 @@ use std::io::Write;
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use parquet::arrow::ArrowWriter;
-use tapwater_types::{ColumnStats, FieldType, LOCAL_TIME_ZONE, TransformLog};
+use tapwater_types::{
+    ColumnStats, FieldType, LOCAL_TIME_ZONE, TRANSFORM_EXAMPLES, TableSchema, TransformExample, TransformLog,
+};
 
-use crate::infer::Inferred;
+use crate::infer::{ColumnPlan, Inferred, Origin, Plan, Reading};
+use crate::normalize::dates::{self, Calendar, DateValue};
+use crate::normalize::{self, Rules, geo};
 use crate::source::RecordSource;
 use crate::value::{self, LocalZone};
 use crate::{IngestError, MAX_BATCH_BYTES, MalformedKind, Reporter};
@@ -241,60 +255,99 @@ impl ColumnConverter {
         }
     }
 
-    /// Appends one cell.
-    #[inline]
+    /// Appends one cell, parsed by the plain grammar of the column's type (tests; pass 2 parses through the
+    /// column's reading and appends typed values).
+    #[cfg(test)]
     pub(crate) fn push(&mut self, cell: Option<&[u8]>, zone: &mut LocalZone) -> Result<(), CellProblem> {
         let Some(b) = cell else {
-            self.null_count += 1;
-            match &mut self.builder {
-                Builder::Integer(x) => x.append_null(),
-                Builder::Decimal(x) => x.append_null(),
-                Builder::Boolean(x) => x.append_null(),
-                Builder::Date(x) => x.append_null(),
-                Builder::Time(x) => x.append_null(),
-                Builder::Datetime(x) => x.append_null(),
-                Builder::Text(x) => x.append_null(),
-            }
+            self.push_null();
             return Ok(());
         };
         let bad = CellProblem::DoesNotParse;
+        match self.field_type {
+            FieldType::Integer => self.push_integer(value::integer(b).ok_or(bad)?),
+            FieldType::Decimal => self.push_decimal(value::decimal(b).ok_or(bad)?),
+            FieldType::Boolean => self.push_boolean(value::boolean(b).ok_or(bad)?),
+            FieldType::Date => self.push_date(value::date(b).ok_or(bad)?),
+            FieldType::Time => self.push_time(value::time(b).ok_or(bad)?),
+            FieldType::Datetime => self.push_datetime(value::datetime(b, zone).ok_or(bad)?),
+            FieldType::Text => return self.push_text(b),
+        }
+        Ok(())
+    }
+
+    #[inline]
+    pub(crate) fn push_null(&mut self) {
+        self.null_count += 1;
         match &mut self.builder {
-            Builder::Integer(x) => {
-                let Some(v) = value::integer(b) else { return Err(bad) };
-                x.append_value(v);
-                self.distinct.insert_value(v as u64);
-            }
-            Builder::Decimal(x) => {
-                let Some(v) = value::decimal(b) else { return Err(bad) };
-                x.append_value(v);
-                // -0.0 and 0.0 are one value.
-                self.distinct.insert_value((v + 0.0).to_bits());
-            }
-            Builder::Boolean(x) => {
-                let Some(v) = value::boolean(b) else { return Err(bad) };
-                x.append_value(v);
-                self.distinct.insert_value(u64::from(v));
-            }
-            Builder::Date(x) => {
-                let Some(v) = value::date(b) else { return Err(bad) };
-                x.append_value(v);
-                self.distinct.insert_value(v as u64);
-            }
-            Builder::Time(x) => {
-                let Some(v) = value::time(b) else { return Err(bad) };
-                x.append_value(v);
-                self.distinct.insert_value(v as u64);
-            }
-            Builder::Datetime(x) => {
-                let Some(v) = value::datetime(b, zone) else { return Err(bad) };
-                x.append_value(v);
-                self.distinct.insert_value(v as u64);
-            }
-            Builder::Text(x) => {
-                let repeat = x.append(b).ok_or(CellProblem::TooLarge)?;
-                if !repeat {
-                    self.distinct.insert_text(b);
-                }
+            Builder::Integer(x) => x.append_null(),
+            Builder::Decimal(x) => x.append_null(),
+            Builder::Boolean(x) => x.append_null(),
+            Builder::Date(x) => x.append_null(),
+            Builder::Time(x) => x.append_null(),
+            Builder::Datetime(x) => x.append_null(),
+            Builder::Text(x) => x.append_null(),
+        }
+    }
+
+    // The typed appends below are called only with the builder of the column's own type (pass 2 reads a cell by
+    // its column's reading); a mismatch would be a bug, which appends nothing rather than panicking.
+
+    #[inline]
+    pub(crate) fn push_integer(&mut self, v: i64) {
+        if let Builder::Integer(x) = &mut self.builder {
+            x.append_value(v);
+            self.distinct.insert_value(v as u64);
+        }
+    }
+
+    #[inline]
+    pub(crate) fn push_decimal(&mut self, v: f64) {
+        if let Builder::Decimal(x) = &mut self.builder {
+            x.append_value(v);
+            // -0.0 and 0.0 are one value.
+            self.distinct.insert_value((v + 0.0).to_bits());
+        }
+    }
+
+    #[inline]
+    pub(crate) fn push_boolean(&mut self, v: bool) {
+        if let Builder::Boolean(x) = &mut self.builder {
+            x.append_value(v);
+            self.distinct.insert_value(u64::from(v));
+        }
+    }
+
+    #[inline]
+    pub(crate) fn push_date(&mut self, v: i32) {
+        if let Builder::Date(x) = &mut self.builder {
+            x.append_value(v);
+            self.distinct.insert_value(v as u64);
+        }
+    }
+
+    #[inline]
+    pub(crate) fn push_time(&mut self, v: i64) {
+        if let Builder::Time(x) = &mut self.builder {
+            x.append_value(v);
+            self.distinct.insert_value(v as u64);
+        }
+    }
+
+    #[inline]
+    pub(crate) fn push_datetime(&mut self, v: i64) {
+        if let Builder::Datetime(x) = &mut self.builder {
+            x.append_value(v);
+            self.distinct.insert_value(v as u64);
+        }
+    }
+
+    #[inline]
+    pub(crate) fn push_text(&mut self, b: &[u8]) -> Result<(), CellProblem> {
+        if let Builder::Text(x) = &mut self.builder {
+            let repeat = x.append(b).ok_or(CellProblem::TooLarge)?;
+            if !repeat {
+                self.distinct.insert_text(b);
             }
         }
         Ok(())
@@ -483,6 +536,279 @@ mod tests {
     }
 }
 
+
+/// The rules pass 2 records, in the order of [`RULE_NAMES`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Rule {
+    Trim,
+    Fullwidth,
+    ExcelGuard,
+    MissingValue,
+    Sentinel,
+    Thousands,
+    Currency,
+    Percent,
+    RocDate,
+    RocDatetime,
+    RocYearMonth,
+    LocalDate,
+    InvalidDate,
+    TypeMismatch,
+    Twd97,
+}
+
+/// Names in the transform log (the normalizer names are those of [`tapwater_types::NORMALIZER_RULES`]).
+const RULE_NAMES: [&str; 15] = [
+    "trim",
+    "fullwidth",
+    "excel_guard",
+    "missing_value",
+    "sentinel",
+    "thousands",
+    "currency",
+    "percent",
+    "roc_date",
+    "roc_datetime",
+    "roc_year_month",
+    "local_date",
+    "invalid_date",
+    "type_mismatch",
+    "twd97",
+];
+
+/// One rule's work on one column during the pass: kept locally and merged into the transform log at the end, so a
+/// changed cell costs a counter increment (and, for the first few, an example).
+#[derive(Debug, Default)]
+struct RuleLog {
+    count: u64,
+    examples: Vec<TransformExample>,
+}
+
+/// A column's rule logs, indexed by [`Rule`].
+#[derive(Debug, Default)]
+struct ColumnLog {
+    rules: [RuleLog; RULE_NAMES.len()],
+}
+
+impl ColumnLog {
+    #[inline]
+    fn record(&mut self, rule: Rule, line: u64, before: &[u8], after: impl FnOnce() -> Option<String>) {
+        let r = &mut self.rules[rule as usize];
+        r.count += 1;
+        if r.examples.len() < TRANSFORM_EXAMPLES {
+            r.examples.push(TransformExample {
+                row: Some(line),
+                before: String::from_utf8_lossy(before).into_owned(),
+                after: after(),
+            });
+        }
+    }
+
+    /// Logs what the cell-level rules did (`changed` as [`normalize::clean`] returns it).
+    fn record_cleaning(&mut self, changed: u8, line: u64, before: &[u8], after: &[u8]) {
+        let text = || Some(String::from_utf8_lossy(after).into_owned());
+        for (flag, rule) in
+            [(normalize::TRIMMED, Rule::Trim), (normalize::GUARDED, Rule::ExcelGuard), (normalize::FULLWIDTH, Rule::Fullwidth)]
+        {
+            if changed & flag != 0 {
+                self.record(rule, line, before, text);
+            }
+        }
+    }
+
+    fn record_marks(&mut self, marks: u8, line: u64, before: &[u8], after: impl Fn() -> String) {
+        for (flag, rule) in
+            [(normalize::THOUSANDS, Rule::Thousands), (normalize::CURRENCY, Rule::Currency), (normalize::PERCENT, Rule::Percent)]
+        {
+            if marks & flag != 0 {
+                self.record(rule, line, before, || Some(after()));
+            }
+        }
+    }
+}
+
+/// What every cell's conversion shares: the rules and reused buffers.
+struct CellContext<'a> {
+    rules: &'a Rules,
+    missing_values: &'a [Box<[u8]>],
+    zone: LocalZone,
+    scratch: Vec<u8>,
+}
+
+impl CellContext<'_> {
+    /// WGS84 (longitude, latitude) of a row's TWD97 cells, rounded to 1e-7° (about 1 cm); `None` without a
+    /// coordinate (empty, `0`, or outside Taiwan's range).
+    fn wgs84(&mut self, x: Option<&[u8]>, y: Option<&[u8]>) -> Option<(f64, f64)> {
+        let mut number = |cell: Option<&[u8]>| {
+            let (c, _) = normalize::clean(cell?, self.rules, &mut self.scratch);
+            value::decimal(c).filter(|v| *v != 0.0)
+        };
+        let (x, y) = (number(x)?, number(y)?);
+        if !geo::TWD97_X.contains(&x) || !geo::TWD97_Y.contains(&y) {
+            return None;
+        }
+        let (lon, lat) = geo::twd97_to_wgs84(x, y);
+        let round = |v: f64| (v * 1e7).round() / 1e7;
+        Some((round(lon), round(lat)))
+    }
+}
+
+/// Converts one cell through its column's reading: cell-level rules, sentinels, then the reading's parse; what
+/// changed is logged. A cell the reading cannot take fails with [`CellProblem::DoesNotParse`] (the file changed
+/// since pass 1, which accepted it), unless the type was forced (then it becomes null, `type_mismatch`).
+#[inline]
+fn convert_cell(
+    column: &mut ColumnConverter,
+    plan: &ColumnPlan,
+    ctx: &mut CellContext<'_>,
+    log: &mut ColumnLog,
+    raw: Option<&[u8]>,
+    line: u64,
+) -> Result<(), CellProblem> {
+    let Some(raw) = raw else {
+        column.push_null();
+        return Ok(());
+    };
+    let CellContext { rules, missing_values, zone, scratch } = ctx;
+    let (c, changed) = if rules.cleans_cells() && normalize::may_need_cleaning(raw) {
+        normalize::clean(raw, rules, scratch)
+    } else {
+        (raw, 0)
+    };
+    if changed != 0 {
+        log.record_cleaning(changed, line, raw, c);
+    }
+    if c.is_empty() {
+        column.push_null();
+        return Ok(());
+    }
+    if !plan.sentinels.is_empty() && plan.sentinels.iter().any(|s| **s == *c) {
+        log.record(Rule::Sentinel, line, raw, || None);
+        column.push_null();
+        return Ok(());
+    }
+    // Fast paths: the plain grammar.
+    match plan.reading {
+        Reading::Text => return column.push_text(c),
+        Reading::Integer => {
+            if let Some(v) = value::integer(c) {
+                column.push_integer(v);
+                return Ok(());
+            }
+        }
+        Reading::Decimal => {
+            if let Some(v) = value::decimal(c) {
+                column.push_decimal(v);
+                return Ok(());
+            }
+        }
+        Reading::Boolean => {
+            if let Some(v) = value::boolean(c) {
+                column.push_boolean(v);
+                return Ok(());
+            }
+        }
+        Reading::Date => {
+            if let Some(v) = value::date(c) {
+                column.push_date(v);
+                return Ok(());
+            }
+        }
+        Reading::Datetime => {
+            if let Some(v) = value::datetime(c, zone) {
+                column.push_datetime(v);
+                return Ok(());
+            }
+        }
+        Reading::Time => {
+            if let Some(v) = value::time(c) {
+                column.push_time(v);
+                return Ok(());
+            }
+        }
+        Reading::YearMonth => {}
+    }
+    if rules.missing_value && normalize::is_missing_marker(c, missing_values) {
+        log.record(Rule::MissingValue, line, raw, || None);
+        column.push_null();
+        return Ok(());
+    }
+    match plan.reading {
+        Reading::Integer => {
+            if let Some(d) = normalize::decorated_number(c, rules)
+                && d.marks & normalize::PERCENT == 0
+                && let Some(v) = d.integer
+            {
+                log.record_marks(d.marks, line, c, || v.to_string());
+                column.push_integer(v);
+                return Ok(());
+            }
+        }
+        Reading::Decimal => {
+            if let Some(d) = normalize::decorated_number(c, rules)
+                && let Some(v) = d.decimal
+            {
+                log.record_marks(d.marks, line, c, || value::render_decimal(v));
+                column.push_decimal(v);
+                return Ok(());
+            }
+        }
+        Reading::Date | Reading::Datetime | Reading::YearMonth => {
+            if let Some((v, calendar)) = dates::read_date(c, &plan.date_rules) {
+                let roc = calendar == Calendar::Roc;
+                match (plan.reading, v) {
+                    (Reading::Date, DateValue::Date(days)) => {
+                        let rule = if roc { Rule::RocDate } else { Rule::LocalDate };
+                        log.record(rule, line, c, || Some(value::render_date(days)));
+                        column.push_date(days);
+                        return Ok(());
+                    }
+                    (Reading::Datetime, DateValue::Datetime { days, seconds }) => {
+                        if let Some(v) = value::local_micros(days, seconds, zone) {
+                            let rule = if roc { Rule::RocDatetime } else { Rule::LocalDate };
+                            log.record(rule, line, c, || Some(value::render_datetime(v)));
+                            column.push_datetime(v);
+                        } else {
+                            // A local time that never happened (or happened twice) in a daylight-saving year.
+                            log.record(Rule::InvalidDate, line, raw, || None);
+                            column.push_null();
+                        }
+                        return Ok(());
+                    }
+                    (Reading::YearMonth, DateValue::YearMonth { year, month }) => {
+                        let mut buf = [0u8; 16];
+                        let text = year_month_text(&mut buf, year, month);
+                        let rule = if roc { Rule::RocYearMonth } else { Rule::LocalDate };
+                        log.record(rule, line, c, || Some(String::from_utf8_lossy(text).into_owned()));
+                        return column.push_text(text);
+                    }
+                    (_, DateValue::Invalid) => {
+                        log.record(Rule::InvalidDate, line, raw, || None);
+                        column.push_null();
+                        return Ok(());
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Reading::Text | Reading::Boolean | Reading::Time => {}
+    }
+    if plan.forced {
+        log.record(Rule::TypeMismatch, line, raw, || None);
+        column.push_null();
+        return Ok(());
+    }
+    Err(CellProblem::DoesNotParse)
+}
+
+/// `YYYY-MM` into `buf` (years 0–9999; the date readers give 1800–2200).
+fn year_month_text(buf: &mut [u8; 16], year: i32, month: u32) -> &[u8] {
+    let mut w = std::io::Cursor::new(&mut buf[..]);
+    let _ = write!(w, "{year:04}-{month:02}");
+    let n = w.position() as usize;
+    &buf[..n]
+}
+
 /// Pass 2: typed batches to Parquet, statistics on the way; what a normalizer changed goes to `log`.
 pub(crate) fn convert_pass<W: Write + Send>(
     source: &mut dyn RecordSource,
@@ -491,14 +817,18 @@ pub(crate) fn convert_pass<W: Write + Send>(
     mut writer: ArrowWriter<W>,
     batch_rows: usize,
     reporter: &mut Reporter<'_>,
-    _log: &mut TransformLog,
+    log: &mut TransformLog,
 ) -> Result<Vec<ColumnStats>, IngestError> {
     let schema = &inferred.schema;
+    let plan = &inferred.plan;
     let expected_rows = inferred.row_count;
     reporter.report(source.bytes_read(), 0);
+    log.entries.extend(plan.decisions.iter().cloned());
     let mut columns: Vec<ColumnConverter> =
         schema.fields.iter().map(|f| ColumnConverter::new(&f.name, f.field_type, batch_rows)).collect();
-    let mut zone = LocalZone::new();
+    let mut logs: Vec<ColumnLog> = schema.fields.iter().map(|_| ColumnLog::default()).collect();
+    let mut ctx =
+        CellContext { rules: &plan.rules, missing_values: &plan.missing_values, zone: LocalZone::new(), scratch: Vec::new() };
     let mut rows = 0u64;
     let mut in_batch = 0usize;
     let mut batch_bytes = 0usize;
@@ -513,19 +843,41 @@ pub(crate) fn convert_pass<W: Write + Send>(
         writer.write(&RecordBatch::try_new(arrow_schema.clone(), arrays)?).map_err(IngestError::from)
     };
     while let Some(row) = source.next_row()? {
+        let line = row.line();
         if in_batch == 0 {
-            first_line = row.line();
+            first_line = line;
         }
-        for (i, column) in columns.iter_mut().enumerate() {
-            match column.push(row.cell(i), &mut zone) {
+        // The WGS84 pair of the row's TWD97 cells, computed once for both derived columns.
+        let mut pair: Option<Option<(f64, f64)>> = None;
+        for (j, (column, column_plan)) in columns.iter_mut().zip(&plan.columns).enumerate() {
+            let result = match column_plan.origin {
+                Origin::Cell(i) => convert_cell(column, column_plan, &mut ctx, &mut logs[j], row.cell(i), line),
+                Origin::Longitude { x, y } | Origin::Latitude { x, y } => {
+                    let computed = *pair.get_or_insert_with(|| ctx.wgs84(row.cell(x), row.cell(y)));
+                    match (computed, column_plan.origin) {
+                        (Some((lon, lat)), Origin::Longitude { .. }) => {
+                            column.push_decimal(lon);
+                            let before = || {
+                                let text = |i| row.text(i).unwrap_or_default();
+                                format!("{}, {}", text(x), text(y))
+                            };
+                            logs[j].record(Rule::Twd97, line, before().as_bytes(), || Some(format!("{lon}, {lat}")));
+                        }
+                        (Some((_, lat)), _) => column.push_decimal(lat),
+                        (None, _) => column.push_null(),
+                    }
+                    Ok(())
+                }
+            };
+            match result {
                 Ok(()) => {}
                 Err(CellProblem::DoesNotParse) => {
-                    return Err(IngestError::changed(row.line(), Some(schema.fields[i].name.clone())));
+                    return Err(IngestError::changed(line, Some(schema.fields[j].name.clone())));
                 }
                 Err(CellProblem::TooLarge) => {
                     return Err(IngestError::malformed(
-                        row.line(),
-                        Some(schema.fields[i].name.clone()),
+                        line,
+                        Some(schema.fields[j].name.clone()),
                         MalformedKind::CellTooLarge,
                         "this cell is larger than 2 GiB",
                     ));
@@ -551,5 +903,86 @@ pub(crate) fn convert_pass<W: Write + Send>(
     }
     writer.close()?;
     reporter.report(source.bytes_read(), rows);
+    write_log(log, schema, plan, logs);
     Ok(columns.iter().map(ColumnConverter::stats).collect())
+}
+
+/// Merges the pass's rule logs into the transform log, column by column.
+fn write_log(log: &mut TransformLog, schema: &TableSchema, plan: &Plan, logs: Vec<ColumnLog>) {
+    for (j, column_log) in logs.into_iter().enumerate() {
+        let column_plan = &plan.columns[j];
+        // A derived column's conversions are logged under the TWD97 column they came from (with the decision).
+        let name = match column_plan.origin {
+            Origin::Longitude { x, .. } | Origin::Latitude { x, .. } => {
+                plan.columns.iter().position(|p| p.origin == Origin::Cell(x)).map_or(j, |k| k)
+            }
+            Origin::Cell(_) => j,
+        };
+        let name = &schema.fields[name].name;
+        for (r, rule_log) in column_log.rules.into_iter().enumerate() {
+            if rule_log.count == 0 {
+                continue;
+            }
+            let entry = log.entry(None, Some(name), RULE_NAMES[r]);
+            entry.count += rule_log.count;
+            let room = TRANSFORM_EXAMPLES.saturating_sub(entry.examples.len());
+            entry.examples.extend(rule_log.examples.into_iter().take(room));
+            if entry.detail.is_none() {
+                entry.detail = match RULE_NAMES[r] {
+                    "sentinel" => Some(format!(
+                        "declared sentinel values ({}) read as null",
+                        column_plan.sentinels.iter().map(|s| String::from_utf8_lossy(s)).collect::<Vec<_>>().join(", ")
+                    )),
+                    "invalid_date" => Some(
+                        "no such day or time (e.g. 105/02/30): the cell is null, its text is kept in the examples"
+                            .to_string(),
+                    ),
+                    "type_mismatch" => Some(format!(
+                        "does not fit the type {} the pipeline sets: the cell is null",
+                        schema.fields[j].field_type.as_str()
+                    )),
+                    _ => None,
+                };
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod explore {
+    #[test]
+    #[ignore]
+    fn explore_fixtures() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        let only = std::env::var("ONLY").unwrap_or_default();
+        let mut names: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+        names.sort();
+        for name in names {
+            if name.ends_with(".md") || !name.contains(&only) {
+                continue;
+            }
+            let mut options = crate::IngestOptions::default();
+            if let Ok(col) = std::env::var("FORCE_DATE") {
+                options.pipeline.types.insert(col, tapwater_types::FieldType::Date);
+            }
+            match crate::check_files(&[crate::InputFile::new(dir.join(&name))], &options) {
+                Err(e) => println!("== {name}: ERROR {e}"),
+                Ok(r) => {
+                    println!("== {name}: {} rows", r.row_count);
+                    for f in &r.schema.fields {
+                        println!("   {:?} {:?} unit={:?} role={:?} from={:?}", f.name, f.field_type, f.unit, f.role, f.derived_from);
+                    }
+                    for st in &r.stats {
+                        if std::env::var("COL").is_ok_and(|c| c == st.name) {
+                            println!("   STATS {st:?}");
+                        }
+                    }
+                    for e in &r.transform_log.entries {
+                        let ex: Vec<_> = e.examples.iter().take(5).map(|x| format!("{:?}→{:?}@{:?}", x.before, x.after, x.row)).collect();
+                        println!("   LOG {:?} {} ×{} {:?} {}", e.column, e.rule, e.count, e.detail, ex.join(" | "));
+                    }
+                }
+            }
+        }
+    }
 }

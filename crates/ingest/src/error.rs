@@ -138,22 +138,30 @@ impl IngestError {
             (IngestError::Empty, Lang::En) => "The file is empty: it has no header row.".into(),
             (IngestError::Empty, Lang::ZhTw) => "檔案是空的：沒有標題列。".into(),
             (IngestError::UnsupportedFormat { detected, .. }, Lang::En) => format!(
-                "The file is {}, which tapwater does not read yet; for now publish it as CSV (UTF-8), JSON or NDJSON. \
-                 Spreadsheets, HTML tables, XML and ZIP arrive with the ingestion issue.",
+                "The file is {}, which is not a table tapwater reads. Publish CSV, TSV, JSON, NDJSON, an Excel or \
+                 OpenDocument spreadsheet (XLSX, XLS, ODS), an HTML table, XML, or a ZIP of those.",
                 format_names(detected).0
             ),
             (IngestError::UnsupportedFormat { detected, .. }, Lang::ZhTw) => format!(
-                "此檔案為{}，tapwater 目前尚無法讀取；請先以 CSV（UTF-8）、JSON 或 NDJSON 發布。\
-                 試算表、HTML 表格、XML 與 ZIP 將於後續的匯入功能支援。",
+                "此檔案為{}，不是 tapwater 可讀取的表格。請發布 CSV、TSV、JSON、NDJSON、Excel 或 OpenDocument 試算表\
+                 （XLSX、XLS、ODS）、HTML 表格、XML，或上述檔案的 ZIP 壓縮檔。",
                 format_names(detected).1
             ),
+            (IngestError::UnsupportedEncoding { detected, .. }, Lang::En) if detected == "unknown" => {
+                "The file is not text in any encoding tapwater recognises (UTF-8, Big5/CP950, UTF-16); save it as \
+                 UTF-8."
+                    .into()
+            }
+            (IngestError::UnsupportedEncoding { detected, .. }, Lang::ZhTw) if detected == "unknown" => {
+                "此檔案的內容不是 tapwater 能辨識的文字編碼（UTF-8、Big5／CP950、UTF-16）；請另存為 UTF-8。".into()
+            }
             (IngestError::UnsupportedEncoding { detected, .. }, Lang::En) => format!(
-                "The file is encoded in {detected}, but tapwater reads only UTF-8 for now; save it as UTF-8. \
-                 Big5 and UTF-16 decoding arrives with the ingestion issue."
+                "The file's text is encoded in {detected}, which tapwater cannot decode; save it as UTF-8 (Big5 and \
+                 UTF-16 are read too)."
             ),
-            (IngestError::UnsupportedEncoding { detected, .. }, Lang::ZhTw) => format!(
-                "此檔案的編碼為 {detected}，tapwater 目前只讀取 UTF-8；請另存為 UTF-8。Big5 與 UTF-16 將於後續的匯入功能支援。"
-            ),
+            (IngestError::UnsupportedEncoding { detected, .. }, Lang::ZhTw) => {
+                format!("此檔案的文字編碼為 {detected}，tapwater 無法解碼；請另存為 UTF-8（亦可讀取 Big5 與 UTF-16）。")
+            }
             (IngestError::Malformed { line, column, message, .. }, Lang::En) => {
                 let column = column.as_ref().map(|c| format!(", column \"{c}\"")).unwrap_or_default();
                 format!("The file is malformed at line {line}{column}: {message}.")

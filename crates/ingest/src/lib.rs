@@ -37,6 +37,7 @@ mod decode;
 mod error;
 mod infer;
 mod normalize;
+mod series;
 mod shape;
 mod sniff;
 mod source;
@@ -57,6 +58,7 @@ use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use tapwater_types::{ColumnStats, FieldType, LOCAL_TIME_ZONE, Pipeline, TableSchema, TransformLog};
 
 pub use error::{IngestError, MalformedKind};
+pub use series::{ColumnProposal, FileHeader, propose_from_headers, propose_mapping, read_header, renames_of};
 pub use sniff::{SNIFF_BYTES, Sniffed, SourceFormat, TextEncoding, sniff};
 pub use source::TableInfo;
 pub use value::{parse_boolean, parse_date, parse_datetime, parse_decimal, parse_integer, parse_time};
@@ -291,7 +293,7 @@ pub fn ingest_files<W: Write + Send>(
             encoding: p.sniffed.encoding,
             confidence: p.sniffed.confidence,
             tables: p.tables.clone(),
-            table: p.table.clone(),
+            table: p.member.clone().or_else(|| p.table.clone()),
             rows,
         })
         .collect();
@@ -314,9 +316,14 @@ pub fn check_files(inputs: &[InputFile], options: &IngestOptions) -> Result<Inge
 /// The tables a file holds (sheets of a workbook, tables of an HTML page, members of a ZIP), for a publisher to
 /// choose one (`Pipeline::table`).
 pub fn list_tables(path: &Path) -> Result<Vec<TableInfo>, IngestError> {
+    list_tables_with(path, &IngestOptions::default())
+}
+
+/// [`list_tables`] with the archive limits of `options`.
+pub fn list_tables_with(path: &Path, options: &IngestOptions) -> Result<Vec<TableInfo>, IngestError> {
     let sniffed = sniff(&read_prefix(path)?)?;
     match sniffed.format {
-        SourceFormat::Zip => archive::list_members(path, &ArchiveLimits::default()),
+        SourceFormat::Zip => archive::list_members(path, &options.archive),
         _ => source::list_tables(path, &sniffed),
     }
 }
@@ -331,6 +338,8 @@ pub(crate) struct Prepared {
     pub tables: Vec<TableInfo>,
     /// The table read, when the file holds several.
     pub table: Option<String>,
+    /// The ZIP member read, when the input is an archive.
+    pub member: Option<String>,
     /// Decisions made before reading (format mismatch, member chosen …).
     pub log: Vec<tapwater_types::TransformEntry>,
     /// Keeps an unpacked member alive while it is read.
@@ -343,9 +352,25 @@ fn prepare(input: &InputFile, options: &IngestOptions) -> Result<Prepared, Inges
     if let Some(entry) = format_mismatch(&input.name, &sniffed) {
         log.push(entry);
     }
+    if let Some((date, matched)) = normalize::dates::date_in_file_name(&input.name) {
+        // Agencies date their releases in the file name (`…1040826.csv`): the version remembers it.
+        log.push(tapwater_types::TransformEntry {
+            file: Some(input.name.clone()),
+            rule: "file_name_date".into(),
+            count: 1,
+            detail: Some(format!("the file name says {matched} (ROC) = {date}")),
+            examples: vec![tapwater_types::TransformExample {
+                row: None,
+                before: matched,
+                after: Some(date.to_string()),
+            }],
+            ..Default::default()
+        });
+    }
     let mut path = input.path.clone();
     let mut scratch = None;
     let mut table = options.pipeline.table.clone();
+    let mut member_name = None;
     let tables;
     if sniffed.format == SourceFormat::Zip {
         let member = archive::extract_member(
@@ -359,7 +384,9 @@ fn prepare(input: &InputFile, options: &IngestOptions) -> Result<Prepared, Inges
         path = member.path.to_path_buf();
         sniffed = sniff(&read_prefix(&path)?)?;
         scratch = Some(member.path);
-        table = None; // the member was the choice
+        // The member was the choice; a workbook inside it gets the pipeline's table, if any, by `#N` or name.
+        table = table.filter(|t| tables.iter().all(|m: &TableInfo| &m.name != t && &m.id != t));
+        member_name = Some(member.name);
         if sniffed.format == SourceFormat::Zip {
             return Err(IngestError::ArchiveLimit {
                 message: "a ZIP inside a ZIP is not unpacked".into(),
@@ -386,7 +413,7 @@ fn prepare(input: &InputFile, options: &IngestOptions) -> Result<Prepared, Inges
         log.push(entry);
     }
     let bytes = std::fs::metadata(&path)?.len();
-    Ok(Prepared { input: input.clone(), path, sniffed, bytes, tables, table, log, _scratch: scratch })
+    Ok(Prepared { input: input.clone(), path, sniffed, bytes, tables, table, member: member_name, log, _scratch: scratch })
 }
 
 /// Whether a declared encoding name means the detected one (`big5`, `BIG-5`, `cp950` are all Big5).

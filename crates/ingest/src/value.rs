@@ -2,10 +2,13 @@
 //! query crate, so that a filter value is read exactly like a cell.
 //!
 //! The rules are deliberately strict: a value is only given a type when converting it loses nothing. `007` is a code,
-//! not the number 7; `1,234` and `.5` wait for the normalisers of a later issue; `Y`/`N`, `是`/`否` and `0`/`1` are
-//! codes, not booleans. Everything that does not fit stays text, unchanged.
+//! not the number 7; `.5` is not a decimal; `Y`/`N`, `是`/`否` and `0`/`1` are codes, not booleans. Decorated
+//! numbers (`1,234`, `NT$5`, `47%`) and local date spellings (ROC `105/12/23`) are read by [`crate::normalize`],
+//! which the column's reading decides on; the byte-level grammar here is the plain one.
 //!
-//! The byte-level functions (`integer`, `decimal`, …) are what the hot loops call; they never allocate.
+//! The byte-level functions (`integer`, `decimal`, …) are what the hot loops call; they never allocate. The public
+//! `parse_date` and `parse_datetime` (filter values of the query crate) also accept the ROC and local forms a cell
+//! of a date column may have been written in (`?發生日期=105/12/23`); ISO 8601 text means what it always meant.
 
 use chrono::{DateTime, NaiveDate, Offset, TimeZone};
 use chrono_tz::Tz;
@@ -39,8 +42,32 @@ pub fn parse_boolean(s: &str) -> Option<bool> {
 }
 
 /// Reads an ISO 8601 calendar date `YYYY-MM-DD` that exists (`2016-02-30` does not), as days since 1970-01-01.
+/// Also reads the forms a date column's cells are read in: ROC dates (`105/12/23`, `1051223`, `105年12月23日`,
+/// `民國105年…`, full-width digits) and local Gregorian ones (`2016/12/23`, `20161223`, `2016年12月23日`).
 pub fn parse_date(s: &str) -> Option<i32> {
-    date(s.as_bytes())
+    date(s.as_bytes()).or_else(|| match local_form(s)? {
+        crate::normalize::dates::DateValue::Date(days) => Some(days),
+        _ => None,
+    })
+}
+
+/// A date or date-time in an ROC or local form, read as a date column's cells are (compact digits included: the
+/// caller knows the column holds dates).
+fn local_form(s: &str) -> Option<crate::normalize::dates::DateValue> {
+    use crate::normalize::{self, dates};
+    let mut scratch = Vec::new();
+    // Full-width digits are read; spaces and Excel guards are not cleaned away (`2016-01-01 ` stays no date).
+    let rules = normalize::Rules { trim: false, excel_guard: false, ..normalize::Rules::default() };
+    let (cell, _) = normalize::clean(s.as_bytes(), &rules, &mut scratch);
+    let date_rules = dates::DateRules {
+        roc_date: true,
+        roc_datetime: true,
+        roc_year_month: false,
+        local_date: true,
+        compact_date: true,
+        compact_year_month: false,
+    };
+    dates::read_date(cell, &date_rules).map(|(value, _)| value)
 }
 
 /// Reads a time of day `HH:MM`, `HH:MM:SS` or `HH:MM:SS.f` (1 to 6 fraction digits), hours 00–23, minutes and
@@ -53,8 +80,20 @@ pub fn parse_time(s: &str) -> Option<i64> {
 /// since the Unix epoch (UTC). Without an offset the time is local Asia/Taipei time, historical daylight saving
 /// included; a local time that does not exist or exists twice is not a date-time. Up to 9 fraction digits are read,
 /// but digits past the microsecond must be zeros (the value is stored in microseconds and must not change).
+/// Also reads ROC and local date-times as a date-time column's cells are (`102年01月01日 03時00分`,
+/// `105.02.09 19:20`, `2016/01/01 08:00`), in local time.
 pub fn parse_datetime(s: &str) -> Option<i64> {
-    datetime(s.as_bytes(), &mut UncachedZone)
+    datetime(s.as_bytes(), &mut UncachedZone).or_else(|| match local_form(s)? {
+        crate::normalize::dates::DateValue::Datetime { days, seconds } => local_micros(days, seconds, &mut UncachedZone),
+        _ => None,
+    })
+}
+
+/// Microseconds since the epoch of a local (Asia/Taipei) date and time; `None` when that local time does not exist
+/// or exists twice.
+pub(crate) fn local_micros(days: i32, seconds: u32, zone: &mut impl LocalOffset) -> Option<i64> {
+    let offset = zone.offset(days, seconds)?;
+    Some((i64::from(days) * SECONDS_PER_DAY + i64::from(seconds) - i64::from(offset)) * MICROS_PER_SECOND)
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -626,10 +665,14 @@ mod tests {
             ("2016-00-10", None),
             ("2016-01-00", None),
             ("2016-04-31", None),
-            ("2016-1-1", None),
-            ("2016/01/01", None),
-            ("105/01/01", None), // ROC dates wait for the normalisers
-            ("20160101", None),
+            ("2016-1-1", Some(16_801)), // local forms are read too (filter values of date columns)
+            ("2016/01/01", Some(16_801)),
+            ("105/01/01", Some(16_801)),
+            ("105年1月1日", Some(16_801)),
+            ("１０５/０１/０１", Some(16_801)),
+            ("1050101", Some(16_801)),
+            ("20160101", Some(16_801)),
+            ("105/02/30", None),
             ("2016-01-01T00:00", None),
             ("2016-01-01 ", None),
             ("", None),
@@ -717,13 +760,18 @@ mod tests {
             ("2016-01-01t08:00", None),
             ("2016-01-01_08:00", None),
             ("2016-01-01T08:00.5", None),
-            ("2016/01/01 08:00", None),
+            ("2016/01/01 08:00", Some(utc("2016-01-01T00:00:00Z"))), // a local form
+            ("105/01/01 08:00", Some(utc("2016-01-01T00:00:00Z"))),
+            ("105年01月01日 08時00分", Some(utc("2016-01-01T00:00:00Z"))),
+            ("105/01/01 24:00", None),
             ("Sat Jan 28 00:00:00 CST 2023", None),
             ("", None),
         ];
         for &(text, want) in cases {
             assert_eq!(parse_datetime(text), want, "{text:?}");
-            assert_eq!(datetime(text.as_bytes(), &mut LocalZone::new()), want, "{text:?} (cached zone)");
+            if !text.contains('/') && !text.contains('年') {
+                assert_eq!(datetime(text.as_bytes(), &mut LocalZone::new()), want, "{text:?} (cached zone)");
+            }
         }
     }
 

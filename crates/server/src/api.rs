@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{FromRequest, Multipart, Path, RawQuery, Request, State};
+use axum::extract::{FromRequest, Path, RawQuery, Request, State};
 use axum::http::header::{
     CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_LENGTH, CONTENT_TYPE, ETAG, LAST_MODIFIED, LOCATION, VARY,
 };
@@ -14,11 +14,13 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
-use tapwater_app::{AppError, DatasetList, DatasetListQuery, Download, DownloadFormat, PublishOptions, Tapwater};
+use tapwater_app::{
+    AppError, DatasetList, DatasetListQuery, Download, DownloadFormat, PublishInput, PublishOptions, Tapwater,
+};
 use tapwater_query::cache::CachedResponse;
 use tapwater_query::encode::{OutputFormat, PageMeta, RowSet, encode_page, geo_columns, geo_columns_of};
 use tapwater_types::{
-    Dataset, DatasetInput, DatasetPatch, Job, LICENSES, License, TableSchema, Version, VersionSummary,
+    Dataset, DatasetInput, DatasetPatch, Job, LICENSES, License, PublishMode, TableSchema, Version, VersionSummary,
 };
 
 use crate::error::{ApiError, ErrorBody};
@@ -46,7 +48,7 @@ pub struct ListParams {
     offset: Option<String>,
 }
 
-fn parse_number<T: std::str::FromStr>(value: Option<&str>, param: &str) -> Result<Option<T>, AppError> {
+pub(crate) fn parse_number<T: std::str::FromStr>(value: Option<&str>, param: &str) -> Result<Option<T>, AppError> {
     match value {
         None | Some("") => Ok(None),
         Some(v) => v.parse::<T>().map(Some).map_err(|_| {
@@ -177,7 +179,11 @@ pub async fn get_dataset(
 
 /// Reads a JSON body, turning extractor rejections into tapwater errors (415 for a wrong content type, 400 for
 /// malformed JSON).
-async fn json_body<T: serde::de::DeserializeOwned>(ctx: &Ctx, request: Request, app: &Tapwater) -> Result<T, ApiError> {
+pub(crate) async fn json_body<T: serde::de::DeserializeOwned>(
+    ctx: &Ctx,
+    request: Request,
+    app: &Tapwater,
+) -> Result<T, ApiError> {
     match Json::<T>::from_request(request, app).await {
         Ok(Json(value)) => Ok(value),
         Err(rejection) => {
@@ -278,14 +284,16 @@ pub async fn get_version(
 
 // ------------------------------------------------------------------------------------------------ publishing
 
-/// Publish a new version: the file is the request body (any content type) or the first file of a
-/// `multipart/form-data` body. Streamed to storage; the version becomes current only once completely written.
+/// Publish a new version: the file is the request body (any content type), or the `file` parts of a
+/// `multipart/form-data` body (several parts: a yearly series merged into one version, with a source-file column). Streamed to storage; the version becomes current only once completely written.
 /// Needs the admin token.
 #[utoipa::path(post, path = "/api/v1/datasets/{slug}/versions", tag = "publishing",
     params(("slug" = String, Path, description = "Dataset slug"),
         ("filename" = Option<String>, Query, description = "Original file name, kept with the version"),
         ("async" = Option<String>, Query,
-            description = "`1`: answer 202 at once with a job to follow at `/api/v1/jobs/{id}` (stage, progress, result)")),
+            description = "`1`: answer 202 at once with a job to follow at `/api/v1/jobs/{id}` (stage, progress, result)"),
+        ("mode" = Option<String>, Query,
+            description = "`replace` (default) or `append`: the new version is the previous version's files followed by this one, re-read through the same pipeline")),
     request_body(content = Vec<u8>, content_type = "application/octet-stream",
         description = "The file: CSV/TSV (UTF-8), JSON array of objects, or NDJSON"),
     security(("admin_token" = [])),
@@ -308,48 +316,38 @@ pub async fn publish_version(
         return Err(ctx.err(AppError::PayloadTooLarge { limit }));
     }
     let pairs = query_pairs(raw.as_deref());
+    let mode = match param(&pairs, "mode") {
+        None | Some("") => PublishMode::Replace,
+        Some(value) => PublishMode::parse(value).ok_or_else(|| {
+            ctx.err(AppError::invalid(
+                "invalid_parameter",
+                "mode",
+                format!("mode is replace or append, not \"{value}\"."),
+                format!("mode 只能是 replace 或 append，而不是「{value}」。"),
+            ))
+        })?,
+    };
     let content_type = request.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
-    let upload = if content_type.starts_with("multipart/form-data") {
-        let mut multipart = Multipart::from_request(request, &app).await.map_err(|e| {
-            ctx.err(AppError::invalid(
-                "invalid_body",
-                "file",
-                format!("Malformed multipart body: {}", e.body_text()),
-                format!("multipart 內容格式錯誤：{}", e.body_text()),
-            ))
-        })?;
-        let mut staged = None;
-        while let Some(field) = multipart.next_field().await.map_err(|e| {
-            ctx.err(AppError::invalid(
-                "invalid_body",
-                "file",
-                format!("Malformed multipart body: {}", e.body_text()),
-                format!("multipart 內容格式錯誤：{}", e.body_text()),
-            ))
-        })? {
-            if field.file_name().is_none() && field.name() != Some("file") {
-                continue;
-            }
-            let filename = field.file_name().unwrap_or("upload").to_string();
-            let stream = field.map(|r| r.map_err(|e| e.body_text()));
-            staged = Some(app.stage_upload(&filename, stream).await.map_err(|e| ctx.err(e))?);
-            break;
-        }
-        staged.ok_or_else(|| {
-            ctx.err(AppError::invalid(
+    let uploads = if content_type.starts_with("multipart/form-data") {
+        // Several `file` parts: a yearly series, merged into one version in the order sent.
+        let parts = crate::pipeline_api::read_multipart(&app, &ctx, request).await?;
+        if parts.files.is_empty() {
+            return Err(ctx.err(AppError::invalid(
                 "invalid_body",
                 "file",
                 "The multipart body has no file part.",
                 "multipart 內容中沒有檔案。",
-            ))
-        })?
+            )));
+        }
+        parts.files
     } else {
         let filename = param(&pairs, "filename").unwrap_or("upload").to_string();
         let stream = request.into_body().into_data_stream();
-        app.stage_upload(&filename, stream).await.map_err(|e| ctx.err(e))?
+        vec![app.stage_upload(&filename, stream).await.map_err(|e| ctx.err(e))?]
     };
+    let input = PublishInput { uploads, mode, pipeline: None };
     if matches!(param(&pairs, "async"), Some("1" | "true")) {
-        let job = app.start_publish_job(&ctx.actor, &slug, upload).await.map_err(|e| ctx.err(e))?;
+        let job = app.start_publish_job(&ctx.actor, &slug, input).await.map_err(|e| ctx.err(e))?;
         let location = format!("/api/v1/jobs/{}", job.id);
         let mut response = (StatusCode::ACCEPTED, Json(job)).into_response();
         if let Ok(value) = HeaderValue::from_str(&location) {
@@ -358,7 +356,7 @@ pub async fn publish_version(
         return Ok(response);
     }
     let version = app
-        .publish_version(&ctx.actor, &slug, upload, PublishOptions::default(), Arc::new(|_| {}))
+        .publish(&ctx.actor, &slug, input, PublishOptions::default(), Arc::new(|_| {}))
         .await
         .map_err(|e| ctx.err(e))?;
     let location = format!("/api/v1/datasets/{slug}/versions/{}", version.seq);

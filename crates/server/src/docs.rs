@@ -35,6 +35,7 @@ td,th{border-bottom:1px solid #eee;text-align:left;padding:.25rem .4rem;vertical
 <tr id="error-version_not_found"><td>version_not_found</td><td>404</td><td>The dataset has no such version / 沒有該版本</td></tr>
 <tr id="error-no_version"><td>no_version</td><td>404</td><td>Nothing published yet / 尚未發布任何版本</td></tr>
 <tr id="error-job_not_found"><td>job_not_found</td><td>404</td><td>No job with that id / 找不到工作</td></tr>
+<tr id="error-source_not_found"><td>source_not_found</td><td>404</td><td>The dataset has no source / 資料集尚未設定來源</td></tr>
 <tr id="error-not_found"><td>not_found</td><td>404</td><td>No such endpoint / 沒有這個端點</td></tr>
 <tr id="error-method_not_allowed"><td>method_not_allowed</td><td>405</td><td>Wrong HTTP method / 不接受此 HTTP 方法</td></tr>
 <tr id="error-dataset_exists"><td>dataset_exists</td><td>409</td><td>Slug already taken / 代稱已被使用</td></tr>
@@ -56,6 +57,7 @@ td,th{border-bottom:1px solid #eee;text-align:left;padding:.25rem .4rem;vertical
 <tr id="error-sql_not_read_only"><td>sql_not_read_only</td><td>400</td><td>Only SELECT queries / 只允許唯讀查詢</td></tr>
 <tr id="error-unknown_table"><td>unknown_table</td><td>400</td><td>SQL names a dataset you cannot query / 無此資料表</td></tr>
 <tr id="error-query_timeout"><td>query_timeout</td><td>400</td><td>SQL ran past its time limit and was cancelled / 查詢逾時</td></tr>
+<tr id="error-invalid_source"><td>invalid_source</td><td>400</td><td>Source URL, connection, query or schedule is invalid / 來源設定有誤</td></tr>
 <tr id="error-payload_too_large"><td>payload_too_large</td><td>413</td><td>Upload over the size limit / 檔案過大</td></tr>
 <tr id="error-unsupported_format"><td>unsupported_format</td><td>415</td><td>File format not readable yet (XLSX, XLS, HTML …) / 尚不支援的檔案格式</td></tr>
 <tr id="error-unsupported_encoding"><td>unsupported_encoding</td><td>415</td><td>Not UTF-8 (Big5, UTF-16 …) / 尚不支援的編碼</td></tr>
@@ -63,6 +65,10 @@ td,th{border-bottom:1px solid #eee;text-align:left;padding:.25rem .4rem;vertical
 <tr id="error-empty_file"><td>empty_file</td><td>422</td><td>The file has no header or no content / 空檔案</td></tr>
 <tr id="error-malformed_file"><td>malformed_file</td><td>422</td><td>Broken file; the message names line and column / 檔案格式錯誤</td></tr>
 <tr id="error-too_many_columns"><td>too_many_columns</td><td>422</td><td>More columns than allowed / 欄位過多</td></tr>
+<tr id="error-source_unreachable"><td>source_unreachable</td><td>422</td><td>Run: host or database unreachable / 來源無法連線</td></tr>
+<tr id="error-source_http_error"><td>source_http_error</td><td>422</td><td>Run: the URL answered an HTTP error or an HTML page / 來源回應 HTTP 錯誤</td></tr>
+<tr id="error-source_query_failed"><td>source_query_failed</td><td>422</td><td>Run: the database refused the login or query / 資料庫拒絕查詢</td></tr>
+<tr id="error-source_interrupted"><td>source_interrupted</td><td>422</td><td>Run: interrupted three times, given up / 執行一再中斷</td></tr>
 <tr id="error-io_error"><td>io_error</td><td>500</td><td>Storage failure / 儲存錯誤</td></tr>
 <tr id="error-internal_error"><td>internal_error</td><td>500</td><td>Our fault, logged / 伺服器錯誤</td></tr>
 </table>

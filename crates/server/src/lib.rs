@@ -10,6 +10,8 @@ pub mod error;
 mod extract;
 mod negotiate;
 pub mod openapi;
+pub mod pipeline_api;
+pub mod sources_api;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -51,9 +53,11 @@ pub fn router(app: Tapwater) -> Router {
         .route("/datasets/{slug}/download", get(api::download))
         .route("/jobs/{id}", get(api::get_job))
         .route("/licenses", get(api::list_licenses))
+        .merge(pipeline_api::routes())
         .route("/openapi.json", get(openapi::openapi_json))
         .route("/docs", get(docs::api_reference))
-        .route("/", get(index));
+        .route("/", get(index))
+        .merge(sources_api::routes());
 
     // Public reads may be called from any web page (civic apps, notebooks); writes need the admin token and are not
     // opened to other origins.

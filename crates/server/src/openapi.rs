@@ -4,7 +4,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::api;
+use crate::{api, sources_api};
 use crate::error::{ErrorBody, ErrorDetail};
 
 #[derive(OpenApi)]
@@ -20,7 +20,11 @@ use crate::error::{ErrorBody, ErrorDetail};
     paths(
         api::list_datasets, api::get_dataset, api::create_dataset, api::update_dataset, api::list_licenses,
         api::list_versions, api::get_version, api::publish_version, api::get_job, api::rows, api::aggregate, api::sql,
-        api::download,
+        api::download, sources_api::get_source, sources_api::put_source, sources_api::delete_source,
+        sources_api::run_source, sources_api::list_runs,
+        crate::pipeline_api::get_pipeline, crate::pipeline_api::put_pipeline,
+        crate::pipeline_api::list_pipeline_revisions, crate::pipeline_api::current_transforms,
+        crate::pipeline_api::version_transforms, crate::pipeline_api::check,
     ),
     components(schemas(ErrorBody, ErrorDetail)),
     modifiers(&AdminToken),
@@ -28,6 +32,7 @@ use crate::error::{ErrorBody, ErrorDetail};
         (name = "catalog", description = "Datasets, versions and licences"),
         (name = "data", description = "Rows, aggregates, SQL and downloads"),
         (name = "publishing", description = "Creating datasets and publishing versions (admin token)"),
+        (name = "sources", description = "Scheduled URL pulls and SQL queries that publish new versions"),
     )
 )]
 pub struct ApiDoc;

@@ -17,11 +17,19 @@ use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{AnyConnection, AnyPool, AssertSqlSafe, ConnectOptions, Connection, Executor, Row, Transaction};
 use tapwater_types::{
     Artefact, ArtefactStatus, ColumnStats, Dataset, Frequency, OriginalFile, Publisher, Slug, TableSchema, Version,
-    VersionSummary,
+    VersionSources, VersionSummary,
 };
 use url::Url;
 
 use crate::{StoreError, migrations, time};
+
+// Pipelines and version sources: an `impl Catalog` of their own, in src/pipelines.rs (a child module, so it shares
+// this module's private helpers).
+#[path = "pipelines.rs"]
+mod pipelines;
+// Scheduled sources, their runs and job leases: src/sources.rs, a child module for the same reason.
+#[path = "sources.rs"]
+pub(crate) mod sources;
 
 /// How long a SQLite connection waits for another writer (this process or another one, e.g. `tapwater publish`
 /// next to a running server) before giving up with "database is locked".
@@ -721,10 +729,21 @@ impl Catalog {
     /// numbers: PostgreSQL locks the dataset row, SQLite takes the write lock up front, and a lost race on the
     /// unique (dataset, seq) pair is retried. `NotFound` for an unknown dataset, `Conflict` for a reused version id.
     pub async fn commit_version(&self, slug: &Slug, version: &NewVersion) -> Result<Version, StoreError> {
+        self.commit_version_with(slug, version, &VersionSources::default()).await
+    }
+
+    /// [`Catalog::commit_version`], recording in the same transaction how the version was made (pipeline revision
+    /// and source files; see [`Catalog::version_sources`]).
+    pub async fn commit_version_with(
+        &self,
+        slug: &Slug,
+        version: &NewVersion,
+        sources: &VersionSources,
+    ) -> Result<Version, StoreError> {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            match self.try_commit_version(slug, version).await {
+            match self.try_commit_version(slug, version, sources).await {
                 Ok(committed) => return Ok(committed),
                 Err(Attempt::Retry(e)) if attempt < COMMIT_ATTEMPTS => {
                     tracing::debug!(attempt, dataset = %slug, error = %e, "version commit lost a race, retrying");
@@ -736,7 +755,13 @@ impl Catalog {
         }
     }
 
-    async fn try_commit_version(&self, slug: &Slug, version: &NewVersion) -> Result<Version, Attempt> {
+    async fn try_commit_version(
+        &self,
+        slug: &Slug,
+        version: &NewVersion,
+        sources: &VersionSources,
+    ) -> Result<Version, Attempt> {
+        let files = to_json(&sources.files, "version files")?;
         let row_count = to_i64(version.row_count, "row count")?;
         let data_bytes = to_i64(version.data_bytes, "data size")?;
         let schema = to_json(&version.schema, "version schema")?;
@@ -770,8 +795,8 @@ impl Catalog {
         let seq = last + 1;
         sqlx::query(
             "INSERT INTO versions (id, dataset_id, seq, created_at, row_count, schema_json, original_json, data_path, \
-             original_path, data_bytes, stats_json, published_by) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+             original_path, data_bytes, stats_json, published_by, pipeline_revision, files_json) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         )
         .bind(version.id.as_str())
         .bind(dataset_id)
@@ -785,6 +810,8 @@ impl Catalog {
         .bind(data_bytes)
         .bind(stats)
         .bind(version.published_by.as_str())
+        .bind(sources.pipeline_revision)
+        .bind(files)
         .execute(&mut *tx)
         .await?;
         for (kind, status) in &version.artefacts {

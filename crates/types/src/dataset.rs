@@ -208,6 +208,47 @@ pub struct Version {
     pub published_by: String,
 }
 
+/// One file a version was made from. A version made of several files (a yearly series, or an `append` publish)
+/// lists them all, in the order they were read; files carried over from an earlier version keep that version's blob
+/// path (stored once, shared, never copied).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SourceFile {
+    /// File name as uploaded (also the value of the source-file column of a merged version).
+    pub name: String,
+    /// Format detected from the bytes (`csv`, `xls` …).
+    pub format: String,
+    /// Text encoding detected (empty for binary formats).
+    pub encoding: String,
+    pub sha256: String,
+    pub bytes: u64,
+    /// Object-store path of the file's bytes.
+    pub path: String,
+    /// Data rows read from this file.
+    #[serde(default)]
+    pub rows: u64,
+}
+
+/// How a version was made: the pipeline revision it was ingested with and its source files. Kept beside the
+/// [`Version`] rather than in it, so older versions (published before pipelines existed) read the same.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct VersionSources {
+    /// The dataset's pipeline revision applied; `None` when the dataset had no pipeline (the defaults).
+    pub pipeline_revision: Option<i64>,
+    /// The files read, in order.
+    pub files: Vec<SourceFile>,
+}
+
+/// One revision of a dataset's pipeline. Every change makes a new revision; old ones are kept.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PipelineRevision {
+    /// 1, 2, 3 … per dataset.
+    pub revision: i64,
+    pub pipeline: crate::Pipeline,
+    pub created_at: DateTime<Utc>,
+    /// Who set it (an actor label).
+    pub created_by: String,
+}
+
 /// A version as listed in a dataset's history.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct VersionSummary {

@@ -12,18 +12,23 @@ mod lang;
 mod license;
 mod pipeline;
 mod slug;
+mod source;
 
 pub use dataset::{
     Actor, Artefact, ArtefactStatus, Dataset, DatasetInput, DatasetPatch, Frequency, Job, JobError, JobStatus,
-    OriginalFile, Publisher, Version, VersionSummary,
+    OriginalFile, PipelineRevision, Publisher, SourceFile, Version, VersionSources, VersionSummary,
 };
 pub use field::{ColumnStats, Field, FieldType, TableSchema};
 pub use lang::Lang;
+pub use license::{DEFAULT_LICENSE, LICENSES, License, license_by_id};
 pub use pipeline::{
     NORMALIZER_RULES, Pipeline, PublishMode, TRANSFORM_EXAMPLES, TransformEntry, TransformExample, TransformLog,
 };
-pub use license::{DEFAULT_LICENSE, LICENSES, License, license_by_id};
 pub use slug::{InvalidSlug, Slug};
+pub use source::{
+    RunError, RunStatus, RunTrigger, Source, SourceInput, SourceKind, SourceRun, SqlSource, redact_connection,
+    redact_url,
+};
 
 /// The time zone of every local (offset-less) date-time tapwater reads: Taiwan.
 ///

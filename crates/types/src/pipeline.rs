@@ -100,7 +100,10 @@ pub const NORMALIZER_RULES: &[(&str, &str)] = &[
     ("thousands", "thousands separators removed from numbers: 1,234 → 1234"),
     ("currency", "currency marks removed from numbers: NT$1,200 → 1200, 1200元 → 1200"),
     ("percent", "percent signs removed from numbers, the column's unit becomes %: 47.12% → 47.12"),
-    ("roc_date", "ROC (Minguo) dates to ISO 8601: 105/12/23, 1051223, 105.12.23, 105年12月23日, 民國105年… → 2016-12-23"),
+    (
+        "roc_date",
+        "ROC (Minguo) dates to ISO 8601: 105/12/23, 1051223, 105.12.23, 105年12月23日, 民國105年… → 2016-12-23",
+    ),
     ("roc_datetime", "ROC date-times to ISO 8601: 102年01月01日 03時00分 → 2013-01-01T03:00"),
     ("roc_year_month", "ROC year-months to ISO 8601: 10304, 105Y12M → 2014-04, 2016-12"),
     ("local_date", "Gregorian dates in local forms to ISO 8601: 2015/1/16, 2015年1月16日 → 2015-01-16"),
@@ -140,9 +143,10 @@ pub struct TransformLog {
 impl TransformLog {
     /// The entry for `(file, column, rule)`, created empty on first use.
     pub fn entry(&mut self, file: Option<&str>, column: Option<&str>, rule: &str) -> &mut TransformEntry {
-        let position = self.entries.iter().position(|e| {
-            e.rule == rule && e.column.as_deref() == column && e.file.as_deref() == file
-        });
+        let position = self
+            .entries
+            .iter()
+            .position(|e| e.rule == rule && e.column.as_deref() == column && e.file.as_deref() == file);
         let index = match position {
             Some(i) => i,
             None => {
@@ -195,11 +199,7 @@ impl TransformEntry {
     pub fn record(&mut self, row: Option<u64>, before: &str, after: Option<&str>) {
         self.count += 1;
         if self.examples.len() < TRANSFORM_EXAMPLES {
-            self.examples.push(TransformExample {
-                row,
-                before: before.to_string(),
-                after: after.map(str::to_string),
-            });
+            self.examples.push(TransformExample { row, before: before.to_string(), after: after.map(str::to_string) });
         }
     }
 }

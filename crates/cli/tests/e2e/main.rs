@@ -4,7 +4,9 @@
 
 mod cli;
 mod errors;
+mod pipeline;
 mod publish;
 mod query;
 mod reads;
+mod sources;
 mod support;

@@ -40,7 +40,7 @@ impl CsvSource {
         sniffed: &Sniffed,
         options: &OpenOptions<'_>,
     ) -> Result<Self, IngestError> {
-        let (text, decode_log) = decode::open_text(path, sniffed.text_encoding, options.eudc)?;
+        let (text, decode_log) = decode::open_sniffed(path, sniffed, options.eudc)?;
         let text: Box<dyn Read + Send> = Box::new(LineLimit::new(text, MAX_LINE_BYTES));
         let reader = csv::ReaderBuilder::new()
             .has_headers(false) // the header is found by `shape`, among title rows

@@ -10,23 +10,33 @@
 //!
 //! Envelopes: Taiwanese APIs often wrap records, e.g. Kaohsiung's playground list
 //! `{"success":true,"totalCount":27,"items":[…]}` or CKAN's `{"result":{"records":[…]}}`. For a top-level object the
-//! records are the first array of objects found among its members (searching nested objects up to 4 levels deep);
-//! the envelope's other members (counts, flags) are not part of the table. An object holding no such array is a
-//! table of one row.
+//! records are the first array of objects found among its members, in file order, searching nested objects up to 4
+//! levels deep — except arrays under keys that describe a table rather than hold it (`fields`, `columns`, `schema`,
+//! `_links`, `links`, `errors`, `warnings`, `messages`: CKAN's DataStore puts its column list `fields` next to
+//! `records`), which are used only when no other array of objects exists. The envelope's other members (counts,
+//! flags) are not part of the table; the rule and what it set aside are logged (`json_records`: "records at items
+//! (27); other members ignored: success, totalCount"). An object holding no such array is a table of one row.
+//!
+//! Text in UTF-16 or Big5 is decoded by [`crate::decode`] before it is scanned (see [`JsonSource::open_encoded`]).
 
 use std::collections::HashMap;
-use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 use serde::de::{self, DeserializeSeed, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
+use tapwater_types::TransformEntry;
+
 use super::{ColumnNames, OpenOptions, RecordSource, Row, skip_bom};
-use crate::{IngestError, MalformedKind};
+use crate::decode::{self, DecodeLog};
+use crate::{IngestError, MalformedKind, TextEncoding};
 
 /// How deep in nested objects an envelope's records array is looked for.
 const MAX_ENVELOPE_DEPTH: u32 = 4;
+/// Keys whose array of objects describes the table (columns, links, messages) rather than holds it.
+const METADATA_KEYS: &[&str] = &["fields", "columns", "schema", "_links", "links", "errors", "warnings", "messages"];
 const READ_BUFFER: usize = 256 * 1024;
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -225,11 +235,49 @@ impl<'de> Visitor<'de> for KeySeed<'_> {
 // ---------------------------------------------------------------------------------------------------------------
 // The byte scanner.
 
-/// Walks JSON text structurally over a buffered file, counting lines for error messages.
+/// Walks JSON text structurally over a buffered file (decoded to UTF-8), counting lines for error messages.
 struct Scanner {
-    reader: BufReader<File>,
+    reader: BufReader<Box<dyn Read + Send>>,
     pos: u64,
     line: u64,
+}
+
+/// A file's UTF-8 text, the bytes skipped (a BOM) and the decoding log.
+type OpenedText = (BufReader<Box<dyn Read + Send>>, u64, Arc<Mutex<DecodeLog>>);
+
+/// Opens a file as UTF-8 text, BOM skipped.
+fn open_text(path: &Path, encoding: TextEncoding, options: &OpenOptions<'_>) -> Result<OpenedText, IngestError> {
+    let (text, log) = decode::open_text(path, encoding, options.eudc)?;
+    let mut reader = BufReader::with_capacity(READ_BUFFER, text);
+    let pos = skip_bom(&mut reader)?;
+    Ok((reader, pos, log))
+}
+
+/// What the envelope search found, for the `json_records` log entry.
+#[derive(Default)]
+struct Envelope {
+    /// Keys from the top-level object down to the member being looked at.
+    path: Vec<String>,
+    /// Where the records are (an array of objects, or the first empty array).
+    records_at: Option<String>,
+    /// Members passed over (dotted paths), in file order.
+    others: Vec<String>,
+    /// An array of objects under a metadata key, passed over.
+    skipped: Option<String>,
+    saw_empty_array: bool,
+    /// Whether arrays under [`METADATA_KEYS`] may be the records (the second search, when nothing else was found).
+    allow_metadata: bool,
+}
+
+impl Envelope {
+    fn member(&self, key: &str) -> String {
+        let mut path = self.path.join(".");
+        if !path.is_empty() {
+            path.push('.');
+        }
+        path.push_str(key);
+        path
+    }
 }
 
 fn newlines(bytes: &[u8]) -> u64 {
@@ -237,10 +285,13 @@ fn newlines(bytes: &[u8]) -> u64 {
 }
 
 impl Scanner {
-    fn open(path: &Path) -> Result<Self, IngestError> {
-        let mut reader = BufReader::with_capacity(READ_BUFFER, File::open(path)?);
-        let pos = skip_bom(&mut reader)?;
-        Ok(Scanner { reader, pos, line: 1 })
+    fn open(
+        path: &Path,
+        encoding: TextEncoding,
+        options: &OpenOptions<'_>,
+    ) -> Result<(Self, Arc<Mutex<DecodeLog>>), IngestError> {
+        let (reader, pos, log) = open_text(path, encoding, options)?;
+        Ok((Scanner { reader, pos, line: 1 }, log))
     }
 
     fn syntax(&self, message: impl Into<String>) -> IngestError {
@@ -369,39 +420,73 @@ impl Scanner {
     }
 
     /// At a `{`: walks the object's members looking for the first array whose first element is an object, and
-    /// stops just before that element. Returns whether one was found; `saw_empty_array` tells that an empty
-    /// array was passed (an envelope with no records).
-    fn find_records(&mut self, depth: u32, saw_empty_array: &mut bool) -> Result<bool, IngestError> {
+    /// stops just before that element. Returns whether one was found; `envelope` collects where it is, what was
+    /// passed over, and whether an empty array was (an envelope with no records).
+    fn find_records(&mut self, depth: u32, envelope: &mut Envelope) -> Result<bool, IngestError> {
         self.expect(b'{')?;
         if self.skip_ws()? == Some(b'}') {
             self.bump();
             return Ok(false);
         }
+        let mut key_bytes = Vec::new();
         loop {
             if self.skip_ws()? != Some(b'"') {
                 return Err(self.syntax("expected a key"));
             }
-            self.take_value(None, 0)?;
+            key_bytes.clear();
+            self.take_value(Some(&mut key_bytes), 0)?;
+            let key: String =
+                serde_json::from_slice(&key_bytes).unwrap_or_else(|_| String::from_utf8_lossy(&key_bytes).into_owned());
             self.expect(b':')?;
+            let member = envelope.member(&key);
             match self.skip_ws()? {
                 Some(b'[') => {
                     self.bump();
                     match self.skip_ws()? {
-                        Some(b'{') => return Ok(true),
+                        Some(b'{') if envelope.allow_metadata || !METADATA_KEYS.contains(&key.as_str()) => {
+                            envelope.records_at = Some(member);
+                            return Ok(true);
+                        }
+                        Some(b'{') => {
+                            self.take_value(None, 1)?;
+                            envelope.skipped.get_or_insert_with(|| member.clone());
+                            envelope.others.push(member);
+                        }
                         Some(b']') => {
                             self.bump();
-                            *saw_empty_array = true;
+                            if !envelope.saw_empty_array {
+                                envelope.saw_empty_array = true;
+                                envelope.records_at = Some(member);
+                            } else {
+                                envelope.others.push(member);
+                            }
                         }
-                        Some(_) => self.take_value(None, 1)?,
+                        Some(_) => {
+                            self.take_value(None, 1)?;
+                            envelope.others.push(member);
+                        }
                         None => return Err(self.syntax("the file ends inside an array")),
                     }
                 }
                 Some(b'{') if depth < MAX_ENVELOPE_DEPTH => {
-                    if self.find_records(depth + 1, saw_empty_array)? {
+                    let before = envelope.others.len();
+                    let empty_before = envelope.saw_empty_array;
+                    envelope.path.push(key);
+                    if self.find_records(depth + 1, envelope)? {
                         return Ok(true);
                     }
+                    envelope.path.pop();
+                    // An object without records is one member set aside, not each of its own (unless it holds the
+                    // empty records array, which the log names).
+                    if envelope.saw_empty_array == empty_before {
+                        envelope.others.truncate(before);
+                        envelope.others.push(member);
+                    }
                 }
-                Some(_) => self.take_value(None, 0)?,
+                Some(_) => {
+                    self.take_value(None, 0)?;
+                    envelope.others.push(member);
+                }
                 None => return Err(self.syntax("the file ends inside an object")),
             }
             match self.skip_ws()? {
@@ -413,6 +498,42 @@ impl Scanner {
                 _ => return Err(self.syntax("expected ',' or '}' after a member")),
             }
         }
+    }
+
+    /// After the records array of an envelope: the names of the members that follow it, up to the end of the
+    /// top-level object. Only for the log, so a problem there ends the listing instead of failing the file.
+    fn rest_of_envelope(&mut self, mut path: Vec<String>) -> Vec<String> {
+        let mut others = Vec::new();
+        let mut key_bytes = Vec::new();
+        while !path.is_empty() {
+            match self.skip_ws() {
+                Ok(Some(b',')) => self.bump(),
+                Ok(Some(b'}')) => {
+                    self.bump();
+                    path.pop();
+                    continue;
+                }
+                _ => break,
+            }
+            key_bytes.clear();
+            if !matches!(self.skip_ws(), Ok(Some(b'"')))
+                || self.take_value(Some(&mut key_bytes), 0).is_err()
+                || self.expect(b':').is_err()
+                || !matches!(self.skip_ws(), Ok(Some(_)))
+                || self.take_value(None, 0).is_err()
+            {
+                break;
+            }
+            let key: String = serde_json::from_slice(&key_bytes).unwrap_or_default();
+            // `path[0]` is the top-level object, which has no key.
+            let mut member = path[1..].join(".");
+            if !member.is_empty() {
+                member.push('.');
+            }
+            member.push_str(&key);
+            others.push(member);
+        }
+        others
     }
 
     fn expect_end(&mut self) -> Result<(), IngestError> {
@@ -438,6 +559,9 @@ enum Layout {
 
 pub(crate) struct JsonSource {
     scanner: Scanner,
+    decode_log: Arc<Mutex<DecodeLog>>,
+    /// For an envelope: where the records are and what else it holds; `None` for a top-level array.
+    envelope: Option<Envelope>,
     layout: Layout,
     /// The records array is the top-level value, so nothing may follow it.
     top_level: bool,
@@ -449,8 +573,20 @@ pub(crate) struct JsonSource {
 }
 
 impl JsonSource {
+    /// Opens a UTF-8 file (with or without a BOM).
+    #[allow(dead_code)] // kept for callers that know the file is UTF-8
     pub(crate) fn open(path: &Path, options: &OpenOptions<'_>) -> Result<Self, IngestError> {
-        let mut scanner = Scanner::open(path)?;
+        Self::open_encoded(path, TextEncoding::Utf8, options)
+    }
+
+    /// Opens a file in the sniffed encoding (UTF-16 and Big5 JSON are decoded on the fly).
+    pub(crate) fn open_encoded(
+        path: &Path,
+        encoding: TextEncoding,
+        options: &OpenOptions<'_>,
+    ) -> Result<Self, IngestError> {
+        let (mut scanner, mut decode_log) = Scanner::open(path, encoding, options)?;
+        let mut envelope = None;
         let (layout, top_level) = match scanner.skip_ws()? {
             None => return Err(IngestError::Empty),
             Some(b'[') => {
@@ -458,16 +594,25 @@ impl JsonSource {
                 (Layout::First, true)
             }
             Some(b'{') => {
-                let mut saw_empty_array = false;
-                if scanner.find_records(0, &mut saw_empty_array)? {
+                let mut found = Envelope::default();
+                let layout = if scanner.find_records(0, &mut found)? {
                     (Layout::First, false)
-                } else if saw_empty_array {
+                } else if found.saw_empty_array {
                     (Layout::Done, false)
-                } else {
-                    scanner = Scanner::open(path)?;
+                } else if found.skipped.is_some() {
+                    // Only a metadata array holds objects: it is all there is to read.
+                    (scanner, decode_log) = Scanner::open(path, encoding, options)?;
                     scanner.skip_ws()?;
+                    found = Envelope { allow_metadata: true, ..Envelope::default() };
+                    if scanner.find_records(0, &mut found)? { (Layout::First, false) } else { (Layout::Done, false) }
+                } else {
+                    (scanner, decode_log) = Scanner::open(path, encoding, options)?;
+                    scanner.skip_ws()?;
+                    found.records_at = None;
                     (Layout::Single, true)
-                }
+                };
+                envelope = Some(found);
+                layout
             }
             Some(_) => {
                 return Err(IngestError::malformed(
@@ -480,6 +625,8 @@ impl JsonSource {
         };
         Ok(JsonSource {
             scanner,
+            decode_log,
+            envelope,
             layout,
             top_level,
             columns: Columns::new(options),
@@ -491,8 +638,20 @@ impl JsonSource {
 
     fn finish(&mut self) -> Result<(), IngestError> {
         self.layout = Layout::Done;
-        // After an envelope's records the rest of the envelope is not read.
-        if self.top_level { self.scanner.expect_end() } else { Ok(()) }
+        if self.top_level {
+            return self.scanner.expect_end();
+        }
+        // After an envelope's records the rest of the envelope is only listed for the log, never validated.
+        if let Some(envelope) = self.envelope.as_mut() {
+            let path = envelope.records_at.as_deref().map(|p| p.split('.').map(str::to_string).collect::<Vec<_>>());
+            if let Some(mut path) = path {
+                path.pop(); // the records' own key: the array is closed, the object holding it is open
+                path.insert(0, String::new()); // the top-level object
+                let rest = self.scanner.rest_of_envelope(path);
+                envelope.others.extend(rest);
+            }
+        }
+        Ok(())
     }
 
     /// Reads the next value as a record.
@@ -554,13 +713,42 @@ impl RecordSource for JsonSource {
     fn bytes_read(&self) -> u64 {
         self.scanner.pos
     }
+
+    fn take_log(&mut self) -> Vec<TransformEntry> {
+        let mut log = take_decode_log(&self.decode_log);
+        if let Some(envelope) = self.envelope.take() {
+            let detail = match &envelope.records_at {
+                Some(at) => {
+                    let mut detail = format!("records at {at} ({})", self.index);
+                    if !envelope.others.is_empty() {
+                        detail.push_str("; other members ignored: ");
+                        detail.push_str(&envelope.others.join(", "));
+                    }
+                    detail
+                }
+                None => "the object holds no array of objects: read as one record".to_string(),
+            };
+            log.push(TransformEntry {
+                rule: "json_records".into(),
+                count: self.index,
+                detail: Some(detail),
+                ..TransformEntry::default()
+            });
+        }
+        log
+    }
+}
+
+fn take_decode_log(log: &Arc<Mutex<DecodeLog>>) -> Vec<TransformEntry> {
+    log.lock().map(|mut log| std::mem::take(&mut log.entries)).unwrap_or_default()
 }
 
 // ---------------------------------------------------------------------------------------------------------------
 // NDJSON.
 
 pub(crate) struct NdjsonSource {
-    reader: BufReader<File>,
+    reader: BufReader<Box<dyn Read + Send>>,
+    decode_log: Arc<Mutex<DecodeLog>>,
     pos: u64,
     line: u64,
     buffer: Vec<u8>,
@@ -570,11 +758,22 @@ pub(crate) struct NdjsonSource {
 }
 
 impl NdjsonSource {
+    /// Opens a UTF-8 file (with or without a BOM).
+    #[allow(dead_code)] // kept for callers that know the file is UTF-8
     pub(crate) fn open(path: &Path, options: &OpenOptions<'_>) -> Result<Self, IngestError> {
-        let mut reader = BufReader::with_capacity(READ_BUFFER, File::open(path)?);
-        let pos = skip_bom(&mut reader)?;
+        Self::open_encoded(path, TextEncoding::Utf8, options)
+    }
+
+    /// Opens a file in the sniffed encoding.
+    pub(crate) fn open_encoded(
+        path: &Path,
+        encoding: TextEncoding,
+        options: &OpenOptions<'_>,
+    ) -> Result<Self, IngestError> {
+        let (reader, pos, decode_log) = open_text(path, encoding, options)?;
         Ok(NdjsonSource {
             reader,
+            decode_log,
             pos,
             line: 0,
             buffer: Vec::new(),
@@ -619,5 +818,109 @@ impl RecordSource for NdjsonSource {
 
     fn bytes_read(&self) -> u64 {
         self.pos
+    }
+
+    fn take_log(&mut self) -> Vec<TransformEntry> {
+        take_decode_log(&self.decode_log)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    /// Reads a whole JSON file: headers, rows as text, and the log of the pass.
+    fn read_json(bytes: &[u8], encoding: TextEncoding) -> (Vec<String>, Vec<Vec<Option<String>>>, Vec<TransformEntry>) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("data.json");
+        std::fs::write(&path, bytes).unwrap();
+        let eudc = BTreeMap::new();
+        let options = OpenOptions { check_utf8: true, known_columns: None, max_columns: 100, table: None, eudc: &eudc };
+        let mut source = JsonSource::open_encoded(&path, encoding, &options).unwrap();
+        let mut rows = Vec::new();
+        while let Some(row) = source.next_row().unwrap() {
+            rows.push((0..row.width()).map(|i| row.text(i).map(str::to_string)).collect());
+        }
+        (source.headers().to_vec(), rows, source.take_log())
+    }
+
+    fn records_detail(log: &[TransformEntry]) -> (u64, String) {
+        let entry = log.iter().find(|e| e.rule == "json_records").expect("a json_records entry");
+        (entry.count, entry.detail.clone().unwrap_or_default())
+    }
+
+    #[test]
+    fn real_envelope_is_logged_with_what_it_set_aside() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/kaohsiung_inclusive_playgrounds_pwbmo_2023-02.json");
+        let (headers, rows, log) = read_json(&std::fs::read(path).unwrap(), TextEncoding::Utf8);
+        assert_eq!(rows.len(), 27);
+        assert!(headers.iter().any(|h| h == "Longitude"), "{headers:?}");
+        assert_eq!(
+            records_detail(&log),
+            (27, "records at items (27); other members ignored: success, totalCount".into())
+        );
+        assert_eq!(log[0].rule, "decode");
+    }
+
+    #[test]
+    fn ckan_fields_beside_records_are_not_the_records() {
+        let ckan =
+            br#"{"help":"https://data.tainan.gov.tw/api/3/action/help_show?name=datastore_search","success":true,
+            "result":{"resource_id":"r1","fields":[{"id":"_id","type":"int"},{"id":"district","type":"text"}],
+            "records":[{"_id":1,"district":"North"},{"_id":2,"district":"East"}],
+            "_links":{"start":"/api/3/action/datastore_search"},"total":2}}"#;
+        let (headers, rows, log) = read_json(ckan, TextEncoding::Utf8);
+        assert_eq!(headers, ["_id", "district"]);
+        assert_eq!(rows[1], [Some("2".to_string()), Some("East".to_string())]);
+        assert_eq!(
+            records_detail(&log),
+            (
+                2,
+                "records at result.records (2); other members ignored: help, success, result.resource_id, \
+                 result.fields, result._links, result.total"
+                    .into()
+            )
+        );
+        // With no records, the table is empty (not the column list) …
+        let (_, rows, log) = read_json(br#"{"result":{"fields":[{"id":"a"}],"records":[]}}"#, TextEncoding::Utf8);
+        assert!(rows.is_empty());
+        assert_eq!(records_detail(&log).1, "records at result.records (0); other members ignored: result.fields");
+        // … and when an array under a metadata key is all there is, it is the table.
+        let (headers, rows, log) = read_json(br#"{"count":1,"fields":[{"id":"a","type":"text"}]}"#, TextEncoding::Utf8);
+        assert_eq!((headers.len(), rows.len()), (2, 1));
+        assert_eq!(records_detail(&log).1, "records at fields (1); other members ignored: count");
+    }
+
+    #[test]
+    fn nested_objects_without_records_are_one_member() {
+        let json = br#"{"meta":{"page":1,"size":2},"data":{"rows":[{"a":1}],"next":null},"ok":true}"#;
+        let (_, rows, log) = read_json(json, TextEncoding::Utf8);
+        assert_eq!(rows.len(), 1);
+        assert_eq!(records_detail(&log).1, "records at data.rows (1); other members ignored: meta, data.next, ok");
+        let (_, rows, log) = read_json(br#"{"a":1,"b":"x"}"#, TextEncoding::Utf8);
+        assert_eq!(rows.len(), 1);
+        assert_eq!(records_detail(&log), (1, "the object holds no array of objects: read as one record".into()));
+        // A top-level array is no envelope: nothing to log beyond the decoding.
+        let (_, _, log) = read_json(br#"[{"a":1}]"#, TextEncoding::Utf8);
+        assert!(log.iter().all(|e| e.rule != "json_records"));
+    }
+
+    #[test]
+    fn json_in_utf16_and_big5_is_decoded() {
+        let text = "{\"success\":true,\"items\":[{\"區\":\"三民區\",\"人口\":1}]}";
+        let utf16: Vec<u8> =
+            b"\xFF\xFE".iter().copied().chain(text.encode_utf16().flat_map(u16::to_le_bytes)).collect();
+        let (headers, rows, log) = read_json(&utf16, TextEncoding::Utf16Le);
+        assert_eq!(headers, ["區", "人口"]);
+        assert_eq!(rows[0][0].as_deref(), Some("三民區"));
+        assert_eq!(log[0].detail.as_deref(), Some("UTF-16LE → UTF-8, byte-order mark removed"));
+        // {"村里":"塩行里"} in Big5 with the user-defined 塩.
+        let big5 = b"[{\"\xA7\xF8\xA8\xBD\":\"\x95\xCD\xA6\xE6\xA8\xBD\"}]";
+        let (headers, rows, log) = read_json(big5, TextEncoding::Big5);
+        assert_eq!(headers, ["村里"]);
+        assert_eq!(rows[0][0].as_deref(), Some("塩行里"));
+        assert_eq!(log.iter().find(|e| e.rule == "eudc").map(|e| e.count), Some(1));
     }
 }

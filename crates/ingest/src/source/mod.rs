@@ -13,7 +13,10 @@
 //! is null.
 
 mod csv;
+mod html;
 mod json;
+mod sheet;
+mod xml;
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -151,8 +154,17 @@ pub(crate) fn open(path: &Path, sniffed: &Sniffed, options: OpenOptions<'_>) -> 
         SourceFormat::Csv { delimiter } => {
             Opened::Grid(Box::new(csv::CsvSource::open(path, delimiter, sniffed, &options)?))
         }
-        SourceFormat::Json => Opened::Records(Box::new(json::JsonSource::open(path, &options)?)),
-        SourceFormat::Ndjson => Opened::Records(Box::new(json::NdjsonSource::open(path, &options)?)),
+        SourceFormat::Json => {
+            Opened::Records(Box::new(json::JsonSource::open_encoded(path, sniffed.text_encoding, &options)?))
+        }
+        SourceFormat::Ndjson => {
+            Opened::Records(Box::new(json::NdjsonSource::open_encoded(path, sniffed.text_encoding, &options)?))
+        }
+        SourceFormat::Xlsx | SourceFormat::Xls | SourceFormat::Ods => {
+            Opened::Grid(Box::new(sheet::open(path, sniffed, &options)?))
+        }
+        SourceFormat::Html => Opened::Grid(Box::new(html::open(path, sniffed, &options)?)),
+        SourceFormat::Xml => Opened::Records(Box::new(xml::XmlSource::open(path, sniffed, &options)?)),
         other => {
             return Err(IngestError::UnsupportedFormat {
                 detected: format!("{other:?}").to_lowercase(),
@@ -163,8 +175,12 @@ pub(crate) fn open(path: &Path, sniffed: &Sniffed, options: OpenOptions<'_>) -> 
 }
 
 /// The tables a file holds, for a publisher to pick one. Formats with one table give one entry.
-pub(crate) fn list_tables(_path: &Path, sniffed: &Sniffed) -> Result<Vec<TableInfo>, IngestError> {
-    Ok(vec![TableInfo { id: "#1".into(), name: sniffed.format_name.to_string(), kind: "table", rows: None }])
+pub(crate) fn list_tables(path: &Path, sniffed: &Sniffed) -> Result<Vec<TableInfo>, IngestError> {
+    match sniffed.format {
+        SourceFormat::Xlsx | SourceFormat::Xls | SourceFormat::Ods => sheet::list_tables(path, sniffed),
+        SourceFormat::Html => html::list_tables(path, sniffed),
+        _ => Ok(vec![TableInfo { id: "#1".into(), name: sniffed.format_name.to_string(), kind: "table", rows: None }]),
+    }
 }
 
 /// Column names as published, made usable: an empty name becomes `column_N` (N is the 1-based position) and a
