@@ -22,12 +22,11 @@ pub enum Action<'a> {
 pub fn authorize(actor: &Actor, action: Action<'_>) -> Result<(), AppError> {
     match action {
         Action::ReadDataset(_) => Ok(()),
-        Action::CreateDataset
-        | Action::UpdateDataset(_)
-        | Action::PublishVersion(_)
-        | Action::ConfigureSource(_) => match actor {
-            Actor::Admin | Actor::System => Ok(()),
-            Actor::Anonymous => Err(AppError::Unauthorized),
-        },
+        Action::CreateDataset | Action::UpdateDataset(_) | Action::PublishVersion(_) | Action::ConfigureSource(_) => {
+            match actor {
+                Actor::Admin | Actor::System => Ok(()),
+                Actor::Anonymous => Err(AppError::Unauthorized),
+            }
+        }
     }
 }

@@ -1068,7 +1068,7 @@ where
         if out.get_ref().count > limit {
             return Err(ExportError::TooLarge);
         }
-        if count % 1000 == 0 {
+        if count.is_multiple_of(1000) {
             progress(RunProgress { stage: "querying", label: "querying / 查詢", done: count, total: 0 });
         }
     }

@@ -949,40 +949,359 @@ fn write_log(log: &mut TransformLog, schema: &TableSchema, plan: &Plan, logs: Ve
 }
 
 #[cfg(test)]
-mod explore {
+mod real_files {
+    //! End to end through [`crate::ingest_file`]: what the normalizers make of real files (tests/fixtures) and of
+    //! small files holding each quirk.
+
+    use std::fs::File;
+    use std::path::{Path, PathBuf};
+
+    use arrow::array::{Array, Date32Array, Float64Array, Int64Array, StringArray, TimestampMicrosecondArray};
+    use arrow::record_batch::RecordBatch;
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    use tapwater_types::{FieldType, TransformEntry};
+
+    use crate::{IngestOptions, IngestReport, ingest_file, parse_date, parse_datetime};
+
+    struct Table {
+        report: IngestReport,
+        batch: RecordBatch,
+    }
+
+    impl Table {
+        fn column<T: 'static>(&self, name: &str) -> &T {
+            let column = self.batch.column_by_name(name).unwrap_or_else(|| panic!("no column {name}"));
+            column.as_any().downcast_ref::<T>().unwrap_or_else(|| panic!("{name} is {:?}", column.data_type()))
+        }
+
+        fn texts(&self, name: &str) -> Vec<Option<String>> {
+            self.column::<StringArray>(name).iter().map(|v| v.map(str::to_string)).collect()
+        }
+
+        fn dates(&self, name: &str) -> Vec<Option<String>> {
+            let a = self.column::<Date32Array>(name);
+            a.iter().map(|v| v.map(crate::value::render_date)).collect()
+        }
+
+        fn datetimes(&self, name: &str) -> Vec<Option<String>> {
+            let a = self.column::<TimestampMicrosecondArray>(name);
+            a.iter().map(|v| v.map(crate::value::render_datetime)).collect()
+        }
+
+        fn ints(&self, name: &str) -> Vec<Option<i64>> {
+            self.column::<Int64Array>(name).iter().collect()
+        }
+
+        fn decimals(&self, name: &str) -> Vec<Option<f64>> {
+            self.column::<Float64Array>(name).iter().collect()
+        }
+
+        fn field(&self, name: &str) -> &tapwater_types::Field {
+            self.report.schema.field(name).unwrap_or_else(|| panic!("no field {name}"))
+        }
+
+        fn log(&self, column: &str, rule: &str) -> &TransformEntry {
+            self.report
+                .transform_log
+                .entries
+                .iter()
+                .find(|e| e.rule == rule && e.column.as_deref() == Some(column))
+                .unwrap_or_else(|| panic!("no {rule} entry for {column}: {:#?}", self.report.transform_log))
+        }
+
+        fn has_log(&self, column: &str, rule: &str) -> bool {
+            self.report.transform_log.entries.iter().any(|e| e.rule == rule && e.column.as_deref() == Some(column))
+        }
+    }
+
+    fn fixture(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    }
+
+    fn ingest_with(path: &Path, options: &IngestOptions) -> Table {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out.parquet");
+        let report = ingest_file(path, File::create(&out).unwrap(), options, &mut |_| {})
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let reader = ParquetRecordBatchReaderBuilder::try_new(File::open(&out).unwrap()).unwrap();
+        let schema = reader.schema().clone();
+        let batches: Vec<RecordBatch> = reader.build().unwrap().collect::<Result<_, _>>().unwrap();
+        Table { report, batch: arrow::compute::concat_batches(&schema, &batches).unwrap() }
+    }
+
+    fn ingest(path: &Path) -> Table {
+        ingest_with(path, &IngestOptions::default())
+    }
+
+    fn ingest_text_with(text: &str, options: &IngestOptions) -> Table {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("upload.csv");
+        std::fs::write(&path, text).unwrap();
+        ingest_with(&path, options)
+    }
+
+    fn ingest_text(text: &str) -> Table {
+        ingest_text_with(text, &IngestOptions::default())
+    }
+
+    fn s(v: &str) -> Option<String> {
+        Some(v.to_string())
+    }
+
+    #[test]
+    fn real_tainan_apartment_committees_roc_slash_dates_become_dates() {
+        let t = ingest(&fixture("tainan_apartment_management_committees_roc_slash_dates.csv"));
+        assert_eq!(t.report.row_count, 2919);
+        assert_eq!(t.field("成立核准日期").field_type, FieldType::Date);
+        let dates = t.dates("成立核准日期");
+        assert_eq!(dates[0], None, "`//` is no date: null");
+        assert_eq!(dates[14], s("1988-11-29"), "077/11/29, zero-padded ROC year 77");
+        assert_eq!(dates.iter().filter(|d| d.is_none()).count(), 15, "14 `//` and one 086/08/00");
+        let missing = t.log("成立核准日期", "missing_value");
+        assert_eq!((missing.count, missing.examples[0].before.as_str(), missing.examples[0].after.as_deref()), (14, "//", None));
+        let invalid = t.log("成立核准日期", "invalid_date");
+        assert_eq!((invalid.count, invalid.examples[0].before.as_str(), invalid.examples[0].row), (1, "086/08/00", Some(108)));
+        let roc = t.log("成立核准日期", "roc_date");
+        assert_eq!(roc.count, 2919 - 15);
+        assert_eq!((roc.examples[0].before.as_str(), roc.examples[0].after.as_deref()), ("077/11/29", Some("1988-11-29")));
+        // The Excel apostrophes are unwrapped; the numbers keep their leading zero (a document number is text).
+        assert_eq!(t.field("成立核准文號").field_type, FieldType::Text);
+        assert_eq!(t.texts("成立核准文號")[0], s("0943201436"));
+        let guard = t.log("成立核准文號", "excel_guard");
+        assert_eq!(guard.count, 2739);
+        assert_eq!((guard.examples[0].before.as_str(), guard.examples[0].after.as_deref()), ("'0943201436", Some("0943201436")));
+        // Full-width letters and digits inside names and addresses.
+        assert!(t.texts("管理委員會").contains(&s("聯上W1大廈管理委員會")));
+        assert_eq!(t.log("建築物地址", "fullwidth").count, 3);
+        assert_eq!(t.field("棟數").field_type, FieldType::Integer);
+    }
+
+    #[test]
+    fn real_npa_accidents_roc_datetimes_with_and_without_seconds() {
+        let t = ingest(&fixture("npa_a1_traffic_accidents_roc102_2013.csv"));
+        assert_eq!(t.field("發生時間").field_type, FieldType::Datetime);
+        let times = t.datetimes("發生時間");
+        assert_eq!(times[0], s("2013-01-01T03:00:00+08:00"), "102年01月01日 03時00分");
+        assert!(times.iter().all(Option::is_some));
+        assert_eq!(t.log("發生時間", "roc_datetime").count, t.report.row_count);
+
+        let t = ingest(&fixture("npa_a1_traffic_accidents_roc105_2016.csv"));
+        assert_eq!(t.datetimes("發生時間")[0], s("2016-01-01T02:45:00+08:00"), "105年01月01日 02時45分00秒");
+        assert_eq!(t.field("死亡受傷人數").field_type, FieldType::Text, "死亡1;受傷1 is no number");
+    }
+
+    #[test]
+    fn real_npa_2018_compact_gregorian_dates_and_coordinates() {
+        let t = ingest(&fixture("npa_a1_traffic_accidents_2018.csv"));
+        assert_eq!(t.field("發生日期").field_type, FieldType::Date, "20180101 under 發生日期");
+        assert_eq!(t.dates("發生日期")[0], s("2018-01-01"));
+        assert_eq!(t.log("發生日期", "local_date").count, t.report.row_count);
+        assert_eq!(t.field("發生年度").field_type, FieldType::Integer, "2018 is a year, not a date");
+        assert_eq!(t.field("發生月份").field_type, FieldType::Integer);
+        assert_eq!(t.field("發生時間").field_type, FieldType::Text, "051200 (HHMMSS) keeps its leading zero");
+        assert_eq!(t.field("經度").role.as_deref(), Some("longitude"));
+        assert_eq!(t.field("緯度").role.as_deref(), Some("latitude"));
+        // Two rows hold the pair the other way round: logged, not changed.
+        assert_eq!(t.log("經度", "swapped_coordinates").count, 2);
+        assert!(t.decimals("經度").contains(&Some(24.140329)));
+        assert_eq!(t.decimals("經度")[0], Some(120.578892));
+    }
+
+    #[test]
+    fn real_moi_births_roc_year_months_under_a_year_month_name() {
+        let t = ingest(&fixture("moi_village_births_deaths_marriages_2014-04.csv"));
+        assert_eq!(t.report.row_count, 7850);
+        assert_eq!(t.field("統計年月").field_type, FieldType::Text);
+        assert!(t.texts("統計年月").iter().all(|v| v.as_deref() == Some("2014-04")));
+        let log = t.log("統計年月", "roc_year_month");
+        assert_eq!((log.count, log.examples[0].before.as_str(), log.examples[0].after.as_deref()), (7850, "10304", Some("2014-04")));
+        assert_eq!(t.field("出生數").field_type, FieldType::Integer);
+
+        // The 2016 file names the column in its machine-name row too (statistic_yyymm).
+        let t = ingest(&fixture("moi_village_births_deaths_marriages_2016-04.csv"));
+        assert_eq!(t.texts("統計年月")[0], s("2016-04"));
+        assert!(t.field("統計年月").aliases.contains(&"statistic_yyymm".to_string()));
+    }
+
+    #[test]
+    fn real_taipei_parking_twd97_gains_wgs84_columns() {
+        let t = ingest(&fixture("taipei_parking_lots_TCMSV_alldesc_2023-01-28.json"));
+        assert_eq!(t.report.row_count, 1894);
+        let names: Vec<&str> = t.report.schema.names().collect();
+        let x = names.iter().position(|n| *n == "tw97x").unwrap();
+        assert_eq!(&names[x..x + 4], ["tw97x", "tw97y", "tw97x_lon", "tw97y_lat"], "derived columns right after");
+        assert_eq!(t.field("tw97x").role.as_deref(), Some("twd97_x"));
+        assert_eq!(t.field("tw97y").role.as_deref(), Some("twd97_y"));
+        let lon = t.field("tw97x_lon");
+        assert_eq!((lon.field_type, lon.role.as_deref()), (FieldType::Decimal, Some("longitude")));
+        assert_eq!(lon.derived_from, ["tw97x", "tw97y"]);
+        assert_eq!(t.field("tw97y_lat").role.as_deref(), Some("latitude"));
+        // 府前廣場地下停車場 (306812.928, 2769892.95); its first entrance is published in WGS84 (with Xcod and Ycod
+        // swapped) at 25.03648987 N, 121.5621068 E: the computed point lies within 200 m of it.
+        let (lons, lats) = (t.decimals("tw97x_lon"), t.decimals("tw97y_lat"));
+        let (lon0, lat0) = (lons[0].unwrap(), lats[0].unwrap());
+        let dx = (lon0 - 121.5621068).to_radians() * 25.036_f64.to_radians().cos() * 6_371_000.0;
+        let dy = (lat0 - 25.03648987).to_radians() * 6_371_000.0;
+        assert!((dx * dx + dy * dy).sqrt() < 200.0, "({lon0}, {lat0})");
+        let (want_lon, want_lat) = crate::normalize::geo::twd97_to_wgs84(306_812.928, 2_769_892.95);
+        assert!((lon0 - want_lon).abs() < 1e-7 && (lat0 - want_lat).abs() < 1e-7);
+        // Two lots have 0/0 and one an easting in tw97y: no WGS84 point for them.
+        assert_eq!(lons.iter().filter(|v| v.is_none()).count(), 3);
+        assert!(lons.iter().flatten().all(|v| (121.4..=121.7).contains(v)), "all in Taipei");
+        let log = t.log("tw97x", "twd97");
+        assert_eq!(log.count, 1891);
+        assert_eq!(log.examples[0].before, "306812.928, 2769892.95");
+        assert_eq!(t.log("tw97y", "swapped_coordinates").count, 1);
+    }
+
+    #[test]
+    fn real_kaohsiung_and_tainan_wgs84_columns_get_roles() {
+        let t = ingest(&fixture("kaohsiung_inclusive_playgrounds_pwbmo_2023-02.json"));
+        assert_eq!(t.field("Longitude").role.as_deref(), Some("longitude"));
+        assert_eq!(t.field("Latitude").role.as_deref(), Some("latitude"));
+        assert!(!t.report.transform_log.entries.iter().any(|e| e.rule == "swapped_coordinates"));
+        let t = ingest(&fixture("tainan_dengue_insecticide_spraying_2015-08.csv"));
+        assert_eq!(t.field("緯度").role.as_deref(), Some("latitude"));
+        assert_eq!(t.field("經度").role.as_deref(), Some("longitude"));
+        assert_eq!(t.field("日期").field_type, FieldType::Text, "08月13日 has no year");
+        assert_eq!(t.texts("日期")[0], s("08月13日"));
+    }
+
+    #[test]
+    fn real_tainan_dengue_padded_district_names_are_trimmed() {
+        let t = ingest(&fixture("tainan_dengue_cases_0829_big5.csv"));
+        let districts = t.texts("區別");
+        assert!(districts.contains(&s("北區")) && districts.contains(&s("東區")));
+        assert!(!districts.iter().flatten().any(|d| d.contains('\u{3000}')), "no 北　區 left");
+        let trim = t.log("區別", "trim");
+        assert_eq!(trim.count, 70);
+        assert_eq!(trim.examples[0].after.as_deref().map(|a| a.chars().count()), Some(2));
+        assert_eq!(t.field("確診日期").field_type, FieldType::Date, "2015/8/25");
+        assert_eq!(t.field("緯度座標").role.as_deref(), Some("latitude"));
+    }
+
+    #[test]
+    fn numbers_with_decorations_and_missing_markers() {
+        let t = ingest_text(
+            "區,人數,金額(千元),投票率,備註,代碼\n             三民區,１２,\"1,234\",47.12%,無,=\"1101\"\n\
+             鳳山區,-,NT$5,0.5%,有,1102\n\
+             苓雅區, 7 ,300元,100％,-,1103\n",
+        );
+        assert_eq!(t.ints("人數"), [Some(12), None, Some(7)]);
+        assert_eq!(t.log("人數", "fullwidth").examples[0].after.as_deref(), Some("12"));
+        assert_eq!(t.log("人數", "missing_value").count, 1);
+        assert_eq!(t.log("人數", "trim").count, 1);
+        assert_eq!(t.ints("金額(千元)"), [Some(1234), Some(5), Some(300)]);
+        let amount = t.field("金額(千元)");
+        assert_eq!((amount.name.as_str(), amount.unit.as_deref()), ("金額(千元)", Some("千元")), "name as published");
+        assert_eq!(t.log("金額(千元)", "header_unit").detail.as_deref(), Some("金額(千元) → unit 千元"));
+        assert_eq!(t.log("金額(千元)", "thousands").count, 1);
+        assert_eq!(t.log("金額(千元)", "currency").count, 2);
+        assert_eq!(t.decimals("投票率"), [Some(47.12), Some(0.5), Some(100.0)]);
+        assert_eq!(t.field("投票率").unit.as_deref(), Some("%"));
+        assert_eq!(t.log("投票率", "percent").count, 3);
+        assert_eq!(t.texts("備註"), [s("無"), s("有"), s("-")], "a text column keeps its markers");
+        assert!(!t.has_log("備註", "missing_value"));
+        assert_eq!(t.texts("代碼"), [s("1101"), s("1102"), s("1103")], "a guarded column stays text");
+    }
+
+    #[test]
+    fn an_integer_column_not_named_as_a_date_stays_integer() {
+        let t = ingest_text("人數,成立日期\n1051223,1051223\n1060101,1060101\n");
+        assert_eq!(t.ints("人數"), [Some(1_051_223), Some(1_060_101)]);
+        assert_eq!(t.dates("成立日期"), [s("2016-12-23"), s("2017-01-01")]);
+    }
+
+    #[test]
+    fn gen_messy_style_rows_with_five_roc_spellings() {
+        let t = ingest_text(
+            "發生日期,行政區,地址,受傷人數,死亡人數,財損金額,備註\n\
+             1080912,苓雅區,建國二路286號,2,0,\"763,708\",\n\
+             102/03/06,楠梓區,中山二路223號,１,0,\"1,899,284\",\n\
+             105年1月2日,旗津區,中山二路２２５號,-,－,\"252092\",\"肇事逃逸,待查\"\n\
+             112.7.4,前鎮區,九如一路２３８號,3,0,無,\n\
+             １１０/１/５,前鎮區,九如一路1號,3,0,5,\n",
+        );
+        assert_eq!(
+            t.dates("發生日期"),
+            [s("2019-09-12"), s("2013-03-06"), s("2016-01-02"), s("2023-07-04"), s("2021-01-05")]
+        );
+        assert_eq!(t.log("發生日期", "roc_date").count, 5);
+        assert_eq!(t.log("發生日期", "fullwidth").count, 1);
+        assert_eq!(t.ints("受傷人數"), [Some(2), Some(1), None, Some(3), Some(3)]);
+        assert_eq!(t.ints("死亡人數"), [Some(0), Some(0), None, Some(0), Some(0)]);
+        assert_eq!(t.ints("財損金額"), [Some(763_708), Some(1_899_284), Some(252_092), None, Some(5)]);
+        assert_eq!(t.texts("地址")[2], s("中山二路225號"));
+        assert_eq!(t.texts("備註")[2], s("肇事逃逸,待查"));
+    }
+
+    #[test]
+    fn the_pipeline_forces_types_declares_sentinels_and_switches_rules_off() {
+        let mut options = IngestOptions::default();
+        options.pipeline.types.insert("溫度".into(), FieldType::Decimal);
+        options.pipeline.types.insert("郵遞區號".into(), FieldType::Text);
+        options.pipeline.sentinels.insert("*".into(), vec!["-99".into()]);
+        options.pipeline.sentinels.insert("雨量".into(), vec!["-998".into()]);
+        options.pipeline.missing_values.push("不明".into());
+        options.pipeline.normalizers.insert("fullwidth".into(), false);
+        options.pipeline.code_lists.insert("性別".into(), [("1".to_string(), "男".to_string())].into());
+        let t = ingest_text_with(
+            "溫度,雨量,郵遞區號,名稱,性別,人數\n14.9,-998,100,Ａ棟,1,不明\n-99,3.5,800,B棟,2,3\nX,0,801,C棟,1,4\n",
+            &options,
+        );
+        assert_eq!(t.decimals("溫度"), [Some(14.9), None, None]);
+        assert_eq!(t.log("溫度", "sentinel").count, 1);
+        assert!(t.log("溫度", "sentinel").detail.as_deref().unwrap().contains("-99"));
+        let mismatch = t.log("溫度", "type_mismatch");
+        assert_eq!((mismatch.count, mismatch.examples[0].before.as_str(), mismatch.examples[0].row), (1, "X", Some(4)));
+        assert_eq!(t.decimals("雨量"), [None, Some(3.5), Some(0.0)]);
+        assert_eq!(t.texts("郵遞區號"), [s("100"), s("800"), s("801")]);
+        assert_eq!(t.texts("名稱")[0], s("Ａ棟"), "fullwidth switched off");
+        assert_eq!(t.field("性別").field_type, FieldType::Text, "a code list keeps codes as text");
+        assert_eq!(t.ints("人數"), [None, Some(3), Some(4)], "the pipeline's own marker");
+    }
+
+    #[test]
+    fn impossible_dates_stay_text_when_common() {
+        let t = ingest_text("日期,值\n105/02/30,1\n105/01/01,2\n");
+        assert_eq!(t.field("日期").field_type, FieldType::Text);
+        assert_eq!(t.texts("日期"), [s("105/02/30"), s("105/01/01")]);
+    }
+
+    #[test]
+    fn filter_values_read_like_cells() {
+        assert_eq!(parse_date("105/12/23"), parse_date("2016-12-23"));
+        assert_eq!(parse_date("民國105年12月23日"), parse_date("2016-12-23"));
+        assert_eq!(parse_datetime("102年01月01日 03時00分"), parse_datetime("2013-01-01T03:00:00+08:00"));
+        assert_eq!(parse_date("105/02/30"), None);
+    }
+
+    #[test]
+    fn year_month_text_is_iso() {
+        let mut buf = [0u8; 16];
+        assert_eq!(super::year_month_text(&mut buf, 2014, 4), b"2014-04");
+    }
+
+    /// Throughput of both passes on the benchmark's messy file, converted to UTF-8 and without its title and
+    /// footnote rows: `MESSY_CSV=/path cargo test --release -p tapwater-ingest messy_throughput -- --ignored
+    /// --nocapture`.
     #[test]
     #[ignore]
-    fn explore_fixtures() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-        let only = std::env::var("ONLY").unwrap_or_default();
-        let mut names: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
-        names.sort();
-        for name in names {
-            if name.ends_with(".md") || !name.contains(&only) {
-                continue;
+    fn messy_throughput() {
+        let Ok(path) = std::env::var("MESSY_CSV") else { return };
+        let bytes = std::fs::metadata(&path).unwrap().len() as f64;
+        let mut options = IngestOptions::default();
+        if std::env::var("NORMALIZERS_OFF").is_ok() {
+            // The cost without normalizers, for comparison (cells are then typed by the plain grammar only).
+            for (rule, _) in tapwater_types::NORMALIZER_RULES {
+                options.pipeline.normalizers.insert(rule.to_string(), false);
             }
-            let mut options = crate::IngestOptions::default();
-            if let Ok(col) = std::env::var("FORCE_DATE") {
-                options.pipeline.types.insert(col, tapwater_types::FieldType::Date);
-            }
-            match crate::check_files(&[crate::InputFile::new(dir.join(&name))], &options) {
-                Err(e) => println!("== {name}: ERROR {e}"),
-                Ok(r) => {
-                    println!("== {name}: {} rows", r.row_count);
-                    for f in &r.schema.fields {
-                        println!("   {:?} {:?} unit={:?} role={:?} from={:?}", f.name, f.field_type, f.unit, f.role, f.derived_from);
-                    }
-                    for st in &r.stats {
-                        if std::env::var("COL").is_ok_and(|c| c == st.name) {
-                            println!("   STATS {st:?}");
-                        }
-                    }
-                    for e in &r.transform_log.entries {
-                        let ex: Vec<_> = e.examples.iter().take(5).map(|x| format!("{:?}→{:?}@{:?}", x.before, x.after, x.row)).collect();
-                        println!("   LOG {:?} {} ×{} {:?} {}", e.column, e.rule, e.count, e.detail, ex.join(" | "));
-                    }
-                }
-            }
+        }
+        for _ in 0..3 {
+            let start = std::time::Instant::now();
+            let report = ingest_file(Path::new(&path), std::io::sink(), &options, &mut |_| {}).unwrap();
+            let seconds = start.elapsed().as_secs_f64();
+            println!("{} rows, {:.1} MB in {seconds:.2} s: {:.1} MB/s", report.row_count, bytes / 1e6, bytes / 1e6 / seconds);
         }
     }
 }

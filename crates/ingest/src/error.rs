@@ -67,6 +67,12 @@ pub enum MalformedKind {
     /// A line runs longer than the reader accepts without a line end (a file that is not a table, or one line of
     /// gigabytes): memory would not stay bounded.
     LineTooLong { max_bytes: u64 },
+    /// A workbook or archive that cannot be opened: damaged, truncated, or protected by a password.
+    Damaged { password: bool },
+    /// An XML document type declaration that declares entities (never expanded: they can read files or URLs).
+    EntityDeclaration,
+    /// A spreadsheet, HTML page or XML record beyond what tapwater reads in memory (the message gives the limit).
+    TooLarge,
 }
 
 impl IngestError {
@@ -162,6 +168,9 @@ impl IngestError {
             (IngestError::UnsupportedEncoding { detected, .. }, Lang::ZhTw) => {
                 format!("此檔案的文字編碼為 {detected}，tapwater 無法解碼；請另存為 UTF-8（亦可讀取 Big5 與 UTF-16）。")
             }
+            (IngestError::Malformed { line: 0, column: None, message, .. }, Lang::En) => {
+                format!("The file is malformed: {message}.")
+            }
             (IngestError::Malformed { line, column, message, .. }, Lang::En) => {
                 let column = column.as_ref().map(|c| format!(", column \"{c}\"")).unwrap_or_default();
                 format!("The file is malformed at line {line}{column}: {message}.")
@@ -181,8 +190,20 @@ impl IngestError {
                     MalformedKind::LineTooLong { max_bytes } => {
                         format!("此行超過 {} MiB 仍未換行", max_bytes >> 20)
                     }
+                    MalformedKind::Damaged { password: true } => "活頁簿設有密碼；請移除密碼後重新發布".to_string(),
+                    MalformedKind::Damaged { password: false } => "檔案已損毀或不完整，無法開啟".to_string(),
+                    MalformedKind::EntityDeclaration => {
+                        "XML 文件宣告了實體（<!ENTITY>）；實體可能讀取檔案或網址，基於安全不予展開".to_string()
+                    }
+                    MalformedKind::TooLarge => {
+                        format!("超過 tapwater 以記憶體讀取此格式的上限，請改以 CSV 發布（{message}）")
+                    }
                 };
-                format!("檔案格式錯誤，位於第 {line} 行{column}：{what}。")
+                if *line == 0 && column.is_empty() {
+                    format!("檔案格式錯誤：{what}。")
+                } else {
+                    format!("檔案格式錯誤，位於第 {line} 行{column}：{what}。")
+                }
             }
             (IngestError::TooManyColumns { count, max }, Lang::En) => {
                 format!("The file has {count} columns; tapwater accepts at most {max}.")

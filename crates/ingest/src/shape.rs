@@ -68,6 +68,8 @@ pub(crate) const LOOKAHEAD_BYTES: usize = 16 << 20;
 const LEADING_KEY_COLUMNS: usize = 3;
 /// Longest header label of a group or detail row, in characters.
 const LABEL_MAX_CHARS: usize = 24;
+/// Beside one other value, a cell longer than this reads like a title (header labels of such sparse rows are short).
+const TITLE_MIN_CHARS: usize = 16;
 /// A one-value row longer than this reads like a note.
 const NOTE_MIN_CHARS: usize = 40;
 
@@ -250,9 +252,11 @@ impl ShapedSource {
         for raw in &layout.names {
             names.push(raw);
             let name = &names.names()[names.len() - 1];
-            if raw.is_empty() && !layout.header_less {
-                entry(&mut log, "empty_name", None, "a header cell is empty: the column is named by its position")
-                    .record(None, "", Some(name));
+            if raw.is_empty() {
+                if !layout.header_less {
+                    entry(&mut log, "empty_name", None, "a header cell is empty: the column is named by its position")
+                        .record(None, "", Some(name));
+                }
             } else if name != raw {
                 entry(&mut log, "duplicate_name", None, "a column name repeats an earlier one: numbered _2, _3 …")
                     .record(None, raw, Some(name));
@@ -533,7 +537,7 @@ fn analyse(window: &[OwnedRow], options: &ShapeOptions<'_>, log: &mut Vec<Transf
         let threshold = (table_width / 4 + 1).max(2).min(table_width);
         let found = window[start..].iter().position(|r| {
             let distinct = r.distinct_filled();
-            distinct >= threshold && !(table_width > 1 && is_title_like(r))
+            distinct >= threshold && !(table_width > 1 && is_title_like(r, table_width))
         });
         h = start + found.unwrap_or(0);
     }
@@ -593,13 +597,14 @@ fn analyse(window: &[OwnedRow], options: &ShapeOptions<'_>, log: &mut Vec<Transf
         None => {
             let below = h + 1;
             if let Some(next) = window.get(below) {
-                if is_machine_row(next) && is_label_row_for(&window[h], next) {
+                let data = after(below + 1);
+                if is_machine_row(next) && is_label_row_for(&window[h], next, &data) {
                     block.push(below);
                     machine = Some(1);
-                } else if is_machine_row(&window[h]) && is_label_row_for(next, &window[h]) {
+                } else if is_machine_row(&window[h]) && is_label_row_for(next, &window[h], &data) {
                     block.push(below);
                     machine = Some(0);
-                } else if is_detail_row(&window[h], next, &after(below + 1)) {
+                } else if is_detail_row(&window[h], next, &data) {
                     block.push(below);
                 }
             }
@@ -791,8 +796,15 @@ fn trim_bytes(mut b: &[u8]) -> &[u8] {
     b
 }
 
+/// A row's filled cells for a log example; a value repeated over merged cells is written once.
 fn summarize<'a>(cells: impl Iterator<Item = &'a str>) -> String {
-    let text = cells.filter(|c| !c.is_empty()).collect::<Vec<_>>().join(", ");
+    let mut values: Vec<&str> = Vec::new();
+    for c in cells {
+        if !c.is_empty() && values.last() != Some(&c) {
+            values.push(c);
+        }
+    }
+    let text = values.join(", ");
     if text.chars().count() > 200 { text.chars().take(200).chain(['…']).collect() } else { text }
 }
 
@@ -904,11 +916,22 @@ fn is_machine_row(row: &OwnedRow) -> bool {
     cells.len() >= 2 && cells.iter().all(|c| is_identifier(c)) && cells.iter().any(|c| c.len() >= 3)
 }
 
-/// `labels` holds non-ASCII labels in (nearly) the columns where `machine` holds names.
-fn is_label_row_for(labels: &OwnedRow, machine: &OwnedRow) -> bool {
+/// `labels` holds labels in (nearly) the columns where `machine` holds names: short non-ASCII text, at least one
+/// over a column of numbers or codes in `below` (so that a first data row of names under an English header is not
+/// taken for labels).
+fn is_label_row_for(labels: &OwnedRow, machine: &OwnedRow, below: &[&OwnedRow]) -> bool {
     let names: Vec<usize> = (0..machine.len()).filter(|&i| !machine.text(i).is_empty()).collect();
     let matched = names.iter().filter(|&&i| !labels.text(i).is_empty()).count();
-    has_non_ascii(labels) && !is_machine_row(labels) && matched * 5 >= names.len() * 4
+    let cells = labels.texts();
+    let over_numbers = cells.iter().enumerate().any(|(j, c)| {
+        let values = below.iter().map(|b| b.text(j)).filter(|v| !v.is_empty());
+        kind(c) == Kind::Text && matches!(dominant(values.map(kind), 0.8), Some(Kind::Number | Kind::Code))
+    });
+    has_non_ascii(labels)
+        && !is_machine_row(labels)
+        && matched * 5 >= names.len() * 4
+        && cells.iter().all(|c| c.is_empty() || is_short_label(c))
+        && over_numbers
 }
 
 /// A short header label: no number, no `label：value` note.
@@ -952,13 +975,15 @@ fn is_group_row(row: &OwnedRow, header: &OwnedRow) -> bool {
         && cells.iter().all(|c| c.is_empty() || is_short_label(c))
 }
 
-/// One distinct value (a title, possibly over merged cells), or two with a note (`單位：人`).
-fn is_title_like(row: &OwnedRow) -> bool {
+/// One distinct value (a title, possibly over merged cells), or two of which one is a `label：value` note
+/// (`單位：人`, `統計日期：104/1/1`) or, in a table of four columns or more, a sentence longer than a label
+/// (`臺南市105年度公布專案勞動條件檢查結果一覽表` beside a stray `0`). A bare `說明` or `note` is a column name.
+fn is_title_like(row: &OwnedRow, table_width: usize) -> bool {
     match row.distinct_filled() {
         0 | 1 => true,
         2 => (0..row.len()).any(|i| {
             let t = row.text(i);
-            !t.is_empty() && is_note(t)
+            is_labelled_note(t) || (table_width >= 4 && t.chars().count() > TITLE_MIN_CHARS)
         }),
         _ => false,
     }
@@ -966,20 +991,31 @@ fn is_title_like(row: &OwnedRow) -> bool {
 
 /// Whether a lone value reads like a note: a note marker, a `label：value`, a line break, or a long sentence.
 fn is_note(s: &str) -> bool {
+    is_note_marker(s) || s.contains(['\n', '\r']) || s.chars().count() > NOTE_MIN_CHARS
+}
+
+/// A value starting with a note marker, or a `label：value`.
+fn is_note_marker(s: &str) -> bool {
     const MARKERS: [&str; 22] = [
         "資料來源", "來源", "註", "附註", "備註", "說明", "備考", "*", "＊", "※", "資料提供", "資料日期", "資料時間", "製表",
         "填表", "更新日期", "統計日期", "統計時間", "單位", "note", "source", "remark",
     ];
     let s = trim(s);
     let lower = s.to_ascii_lowercase();
-    if MARKERS.iter().any(|m| lower.starts_with(m)) || s.contains(['\n', '\r']) || s.chars().count() > NOTE_MIN_CHARS {
+    if MARKERS.iter().any(|m| lower.starts_with(m)) {
         return true;
     }
-    // `入夏截至0822尚有病例區域數：25區`, `事故類別：A1類`: a label, a colon, a value (not `08:20`).
-    s.split_once(['：', ':']).is_some_and(|(label, _)| {
-        let label = trim(label);
-        !label.is_empty() && label.chars().count() <= 20 && kind(label) == Kind::Text
-    })
+    is_labelled_note(s) || s.split_once(['：', ':']).is_some_and(|(label, _)| is_note_label(label))
+}
+
+/// `入夏截至0822尚有病例區域數：25區`, `事故類別：A1類`: a label, a colon, a value (not `08:20`).
+fn is_labelled_note(s: &str) -> bool {
+    s.split_once(['：', ':']).is_some_and(|(label, value)| is_note_label(label) && !trim(value).is_empty())
+}
+
+fn is_note_label(label: &str) -> bool {
+    let label = trim(label);
+    !label.is_empty() && label.chars().count() <= 20 && kind(label) == Kind::Text
 }
 
 /// A first column headed 備註 or 說明 holds notes as data.
@@ -1172,8 +1208,10 @@ mod tests {
         assert_eq!(again.headers, first.headers, "pass 2 finds the columns of pass 1");
         assert_eq!(again.rows, first.rows, "pass 2 reads the rows of pass 1");
         assert_eq!(again.aliases, first.aliases);
-        // The reader's own entries (decoding) aside, pass 2 logs nothing: the chain keeps pass 1's log.
-        assert!(again.log.iter().all(|e| e.rule == "decode"), "pass 2 logs nothing: {:?}", again.log);
+        // The reader's own entries (decoding, merged cells) aside, pass 2 logs nothing: the chain keeps pass 1's.
+        let ours = ["title_row", "header_row", "no_header", "header_merge", "machine_name_row", "header_newline",
+            "duplicate_name", "empty_name", "blank_row", "footnote_row", "total_row", "fill_down", "repeated_header"];
+        assert!(again.log.iter().all(|e| !ours.contains(&e.rule.as_str())), "pass 2 logs: {:?}", again.log);
         Ok(first)
     }
 
@@ -1231,6 +1269,20 @@ mod tests {
     }
 
     #[test]
+    fn a_long_title_beside_a_stray_value_is_a_title() {
+        // tainan_labor_violations_roc105_full_year.xls, sheet 專案檢查.
+        let s = shape(
+            "臺南市105年度公布專案勞動條件檢查結果一覽表,,,,,0\n\
+             項次,事業單位名稱,違反法令條款,違反法規內容,處分書文號,處分日期\n\
+             1,甲公司,勞動基準法第24條,延長工作時間未依規定加給工資。,府勞條字第1050001號,1050101\n",
+        );
+        assert_eq!(names(&s)[0], "項次");
+        assert_eq!(s.rule("title_row").unwrap().examples[0].before, "臺南市105年度公布專案勞動條件檢查結果一覽表, 0");
+        let s = shape("臺南市統計表臺南市統計表臺南市統計表臺南市統計表臺南市統計表,0\n區,人口\n北區,1\n");
+        assert_eq!(names(&s), ["臺南市統計表臺南市統計表臺南市統計表臺南市統計表臺南市統計表", "0"], "two columns: no guess");
+    }
+
+    #[test]
     fn the_pipeline_overrides_detection() {
         let text = "報表,,\n說明：單位為人,,\na,b,c\n1,2,3\n";
         let s = shape_with(text, ShapeOptions { skip_rows: Some(1), header_rows: Some(1), ..options() }).unwrap();
@@ -1268,6 +1320,7 @@ mod tests {
         assert_eq!(s.rows[0].1[5], "塘岐村、后沃村");
         assert_eq!(s.lines("no_header"), [1]);
         assert!(s.rule("header_row").is_none());
+        assert!(s.rule("duplicate_name").is_none() && s.rule("empty_name").is_none());
     }
 
     #[test]
@@ -1399,6 +1452,24 @@ mod tests {
             assert_eq!((e.examples[0].before.as_str(), e.examples[0].after.as_deref()), ("statistic_yyymm", Some("統計年月")));
             assert!(s.rule("header_merge").is_none());
         }
+    }
+
+    #[test]
+    fn a_first_data_row_under_an_english_header_is_not_a_label_row() {
+        let s = shape("id,name,price,code\n1,鳳山區,1.50,007\n-2,三民區,-3,010\n3,,1e3,\n");
+        assert_eq!(names(&s), ["id", "name", "price", "code"]);
+        assert_eq!(s.rows.len(), 3);
+        assert!(s.rule("machine_name_row").is_none());
+        let s = shape("name,city\n王小明,臺北市\n李大華,臺南市\n");
+        assert_eq!(names(&s), ["name", "city"]);
+        assert_eq!(s.rows.len(), 2);
+    }
+
+    #[test]
+    fn a_header_cell_with_a_line_break_is_not_a_title() {
+        let s = shape("警員⏎(安全維護),note\n1,a⏎c\n2,plain\n");
+        assert_eq!(names(&s), ["警員(安全維護)", "note"]);
+        assert_eq!(s.rows.len(), 2);
     }
 
     #[test]
@@ -1706,5 +1777,123 @@ mod tests {
         assert_eq!(names(&s)[11], "警員(安全維護)");
         assert_eq!(names(&s)[15], "可支援人力");
         assert!(s.rule("fill_down").is_none());
+    }
+
+    #[test]
+    fn real_moi_births_2020_machine_names_and_2014_single_header() {
+        let s = shape_file("moi_village_births_deaths_marriages_2020-10.csv");
+        assert_eq!(s.headers.len(), 18);
+        assert_eq!(&names(&s)[..4], ["統計年月", "區域別代碼", "區域別", "村里名稱"]);
+        assert_eq!(s.aliases[1], ["district_code"]);
+        assert_eq!(s.aliases[17], ["divorce_pair_SameSex_f"]);
+        assert_eq!(s.rows.len(), 7760);
+        assert_eq!(s.rows[0].1[1], "65000010001");
+        let s = shape_file("moi_village_births_deaths_marriages_2014-04.csv");
+        assert_eq!(&names(&s)[..3], ["統計年月", "區域別", "村里"]);
+        assert!(s.aliases.iter().all(Vec::is_empty));
+        assert_eq!(s.rows.len(), 7850);
+    }
+
+    #[test]
+    fn real_segis_big5_machine_names_in_either_order() {
+        // English codes first.
+        let s = shape_file("moi_segis_tainan_population_by_statistical_area_105Y12M_big5.csv");
+        assert_eq!(names(&s), ["二級發布區代碼", "一級發布區代碼", "最小統計區代碼", "戶數", "人口數", "男性人口數", "女性人口數", "資料時間"]);
+        assert_eq!(s.aliases[0], ["CODE2"]);
+        assert_eq!(s.aliases[7], ["INFO_TIME"]);
+        assert_eq!(s.rows.len(), 11870);
+        assert_eq!(s.rows[0].1, ["A6701-01", "A6701-01-001", "A6701-0005-00", "40", "116", "63", "53", "105Y12M"]);
+        // Chinese first, and a trailing comma on every line: the empty last column is left out.
+        let s = shape_file("moi_segis_tainan_district_population_97Y-99Y_big5.csv");
+        assert_eq!(names(&s), ["統計期或資料時間", "縣市代碼", "縣市名稱", "鄉鎮市區代碼", "鄉鎮市區名稱", "戶數", "人口數"]);
+        assert_eq!(s.aliases[0], ["INFO_TIME"]);
+        assert_eq!(s.aliases[6], ["P_CNT"]);
+        assert_eq!(s.rows.len(), 54);
+        assert_eq!(s.rows[53].1, ["99Y06M", "10021", "臺南市", "10021080", "中西區", "30067", "79759"]);
+    }
+
+    #[test]
+    fn real_cec_big5_files() {
+        let s = shape_file("cec_2020_polling_station_cross_village_big5.csv");
+        assert_eq!(names(&s), ["column_1", "column_2", "column_3", "column_4", "column_5", "column_6"]);
+        assert_eq!(s.rows.len(), 25);
+        assert_eq!(s.rows[0].1, ["09", "007", "00", "020", "A001", "塘岐村、后沃村"]);
+        // An all-empty last line is a blank row.
+        let s = shape_file("cec_2019_tainan_legislator_byelection_prof_big5_eudc.csv");
+        assert_eq!(&names(&s)[..3], ["行政區別", "村里別", "投開票所別"]);
+        assert_eq!(s.rows.len(), 301);
+        assert_eq!(s.count("blank_row"), 1);
+        assert!(s.rule("fill_down").is_none());
+    }
+
+    #[test]
+    fn real_labor_violations_xls_two_row_header_and_title() {
+        // The first sheet is an example (範例) sheet; the reader picks the first with data.
+        let s = shape_file("tainan_labor_violations_roc103-07-08.xls");
+        assert_eq!(names(&s), ["項次", "事業單位/事業主", "違反法令條款", "違反法規內容", "處分書文號", "處分日期", "備註"]);
+        assert_eq!(s.lines("title_row"), [1]);
+        assert_eq!(s.count("header_merge"), 1);
+        // Merged 項次 cells are filled by the reader; nothing is left to fill down.
+        assert_eq!(s.column("項次")[..3], ["1", "1", "2"]);
+        let s = shape_file("tainan_labor_violations_roc104-07.xlsx");
+        assert_eq!(names(&s)[1], "事業單位名稱（負責人姓名）");
+        assert_eq!(s.rows.len(), 6);
+        assert_eq!(s.count("title_row"), 1);
+    }
+
+    #[test]
+    fn real_water_stations_xls_group_header_over_two_columns() {
+        let s = shape_file("twc_tainan_temporary_water_stations_roc105-02-09.xls");
+        assert_eq!(names(&s), ["序號", "所別", "行政區", "臨時供水站名稱", "地址", "儲水桶噸數", "儲水桶數量", "聯絡人", "電話"]);
+        assert_eq!(s.count("title_row"), 2);
+        assert_eq!(s.rows.len(), 95);
+        assert_eq!(s.column("所別")[1], "台南所", "merged over the group, filled by the reader");
+    }
+
+    #[test]
+    fn real_dengue_by_district_xls_total_first_and_notes_below() {
+        let s = shape_file("tainan_dengue_cases_by_district_roc1040822.xls");
+        assert_eq!(names(&s), ["區別", "104年全年個案數", "104年入夏個案數", "已解除區別"]);
+        assert_eq!(s.count("total_row"), 1);
+        assert_eq!(s.rule("total_row").unwrap().examples[0].before.split(", ").next(), Some("總計"));
+        assert_eq!(s.rows.len(), 27);
+        assert_eq!(s.column("區別")[0], "關廟區");
+        assert_eq!(s.count("footnote_row"), 4);
+        assert_eq!(s.count("blank_row"), 1);
+        assert_eq!(s.count("title_row"), 1);
+    }
+}
+#[cfg(test)]
+mod probe {
+    use super::*;
+    struct Mem { data: Vec<u8>, spans: Vec<(usize, usize)>, rows: usize, n: usize }
+    impl GridSource for Mem {
+        fn next_row(&mut self) -> Result<Option<Row<'_>>, IngestError> {
+            if self.n >= self.rows { return Ok(None) }
+            self.n += 1;
+            Ok(Some(Row::new(&self.data, &self.spans, self.n as u64, self.spans.len())))
+        }
+        fn bytes_read(&self) -> u64 { 0 }
+    }
+    fn mem(rows: usize) -> Mem {
+        let cells = ["2018", "12", "20181231", "184400", "A1", "南投縣政府警察局", "南投縣南投市三和里中興路一街口", "晴", "日間自然光線", "市區道路", "50", "交岔路", "三岔路"];
+        let mut data = Vec::new(); let mut spans = Vec::new();
+        for c in cells { let s = data.len(); data.extend_from_slice(c.as_bytes()); spans.push((s, data.len())); }
+        Mem { data, spans, rows, n: 0 }
+    }
+    #[test]
+    fn speed() {
+        let rows = 2_000_000;
+        let t = std::time::Instant::now();
+        let mut g = mem(rows); let mut bytes = 0;
+        while let Some(r) = g.next_row().unwrap() { bytes += r.cell(6).map_or(0, |c| c.len()); }
+        let raw = t.elapsed();
+        let t = std::time::Instant::now();
+        let mut s = ShapedSource::new(Box::new(mem(rows)), &ShapeOptions { max_columns: 100, known_columns: None, ..Default::default() }).unwrap();
+        let mut n = 0;
+        while let Some(r) = s.next_row().unwrap() { bytes += r.cell(6).map_or(0, |c| c.len()); n += 1; }
+        let shaped = t.elapsed();
+        let mb = (mem(1).data.len() * rows) as f64 / 1e6;
+        eprintln!("rows {n} raw {raw:?} shaped {shaped:?}; {:.0} MB/s of cell text through shape; {bytes}", mb / shaped.as_secs_f64());
     }
 }

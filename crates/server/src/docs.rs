@@ -45,6 +45,7 @@ td,th{border-bottom:1px solid #eee;text-align:left;padding:.25rem .4rem;vertical
 <tr id="error-unknown_license"><td>unknown_license</td><td>400</td><td>Licence id not in /api/v1/licenses / 未知授權</td></tr>
 <tr id="error-invalid_frequency"><td>invalid_frequency</td><td>400</td><td>Unknown update frequency / 未知更新頻率</td></tr>
 <tr id="error-invalid_metadata"><td>invalid_metadata</td><td>400</td><td>Metadata too long or malformed / 詮釋資料有誤</td></tr>
+<tr id="error-invalid_pipeline"><td>invalid_pipeline</td><td>400</td><td>Pipeline not valid; param names the key / 處理流程設定有誤</td></tr>
 <tr id="error-invalid_body"><td>invalid_body</td><td>400</td><td>Malformed request body / 請求內容有誤</td></tr>
 <tr id="error-invalid_format"><td>invalid_format</td><td>400</td><td>Unknown or impossible output format / 無法提供的格式</td></tr>
 <tr id="error-invalid_parameter"><td>invalid_parameter</td><td>400</td><td>A reserved parameter is malformed (_limit, _offset …) / 參數有誤</td></tr>
@@ -59,12 +60,14 @@ td,th{border-bottom:1px solid #eee;text-align:left;padding:.25rem .4rem;vertical
 <tr id="error-query_timeout"><td>query_timeout</td><td>400</td><td>SQL ran past its time limit and was cancelled / 查詢逾時</td></tr>
 <tr id="error-invalid_source"><td>invalid_source</td><td>400</td><td>Source URL, connection, query or schedule is invalid / 來源設定有誤</td></tr>
 <tr id="error-payload_too_large"><td>payload_too_large</td><td>413</td><td>Upload over the size limit / 檔案過大</td></tr>
-<tr id="error-unsupported_format"><td>unsupported_format</td><td>415</td><td>File format not readable yet (XLSX, XLS, HTML …) / 尚不支援的檔案格式</td></tr>
-<tr id="error-unsupported_encoding"><td>unsupported_encoding</td><td>415</td><td>Not UTF-8 (Big5, UTF-16 …) / 尚不支援的編碼</td></tr>
+<tr id="error-unsupported_format"><td>unsupported_format</td><td>415</td><td>Not a table format tapwater reads (PDF, images, binary) / 不支援的檔案格式</td></tr>
+<tr id="error-unsupported_encoding"><td>unsupported_encoding</td><td>415</td><td>Text encoding not decoded (GBK, Shift_JIS …) / 不支援的編碼</td></tr>
 <tr id="error-unsupported_media_type"><td>unsupported_media_type</td><td>415</td><td>Body must be JSON / 內容須為 JSON</td></tr>
 <tr id="error-empty_file"><td>empty_file</td><td>422</td><td>The file has no header or no content / 空檔案</td></tr>
 <tr id="error-malformed_file"><td>malformed_file</td><td>422</td><td>Broken file; the message names line and column / 檔案格式錯誤</td></tr>
 <tr id="error-too_many_columns"><td>too_many_columns</td><td>422</td><td>More columns than allowed / 欄位過多</td></tr>
+<tr id="error-table_not_found"><td>table_not_found</td><td>422</td><td>No such sheet, HTML table or ZIP member / 找不到指定的工作表或表格</td></tr>
+<tr id="error-archive_limit"><td>archive_limit</td><td>422</td><td>ZIP refused by a safety limit / 壓縮檔超過安全限制</td></tr>
 <tr id="error-source_unreachable"><td>source_unreachable</td><td>422</td><td>Run: host or database unreachable / 來源無法連線</td></tr>
 <tr id="error-source_http_error"><td>source_http_error</td><td>422</td><td>Run: the URL answered an HTTP error or an HTML page / 來源回應 HTTP 錯誤</td></tr>
 <tr id="error-source_query_failed"><td>source_query_failed</td><td>422</td><td>Run: the database refused the login or query / 資料庫拒絕查詢</td></tr>

@@ -4,8 +4,8 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{api, sources_api};
 use crate::error::{ErrorBody, ErrorDetail};
+use crate::{api, sources_api};
 
 #[derive(OpenApi)]
 #[openapi(

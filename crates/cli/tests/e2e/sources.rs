@@ -55,11 +55,11 @@ async fn serve_file(State(agency): State<Arc<Agency>>, Path(name): Path<String>,
     if let Some(status) = file.status {
         return (AxumStatus::from_u16(status).unwrap(), file.body).into_response();
     }
-    if let (Some(etag), Some(sent)) = (&file.etag, headers.get(header::IF_NONE_MATCH)) {
-        if sent.to_str().unwrap() == etag {
-            agency.not_modified.fetch_add(1, Ordering::SeqCst);
-            return AxumStatus::NOT_MODIFIED.into_response();
-        }
+    if let (Some(etag), Some(sent)) = (&file.etag, headers.get(header::IF_NONE_MATCH))
+        && sent.to_str().unwrap() == etag
+    {
+        agency.not_modified.fetch_add(1, Ordering::SeqCst);
+        return AxumStatus::NOT_MODIFIED.into_response();
     }
     let mut response = (AxumStatus::OK, file.body).into_response();
     response.headers_mut().insert(header::CONTENT_TYPE, file.content_type.parse().unwrap());

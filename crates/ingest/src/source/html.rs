@@ -121,7 +121,7 @@ fn read_page(
         return Err(IngestError::malformed(
             0,
             None,
-            MalformedKind::Syntax,
+            MalformedKind::TooLarge,
             format!(
                 "the HTML page is {} MiB, more than the {} MiB tapwater reads as an HTML table; publish the table as \
                  CSV",

@@ -308,7 +308,7 @@ fn too_many_cells(row: u32) -> IngestError {
     IngestError::malformed(
         u64::from(row) + 1,
         None,
-        MalformedKind::Syntax,
+        MalformedKind::TooLarge,
         format!(
             "the sheet holds more than {MAX_SHEET_CELLS} non-empty cells, the most tapwater reads from a spreadsheet \
              or HTML table; publish it as CSV, which has no such limit"
@@ -423,7 +423,7 @@ impl Workbook {
             return Err(IngestError::malformed(
                 0,
                 None,
-                MalformedKind::Syntax,
+                MalformedKind::TooLarge,
                 format!(
                     "the workbook is {} MiB, more than the {} MiB tapwater reads as a spreadsheet; publish it as CSV",
                     size >> 20,
@@ -539,14 +539,14 @@ fn damaged(kind: &str, error: &dyn std::fmt::Display, password: bool) -> IngestE
     } else {
         format!("the {kind} workbook cannot be opened: it is damaged or truncated ({error})")
     };
-    IngestError::malformed(0, None, MalformedKind::Syntax, message)
+    IngestError::malformed(0, None, MalformedKind::Damaged { password }, message)
 }
 
 fn sheet_damaged(sheet: &str, row: u32, error: &dyn std::fmt::Display) -> IngestError {
     IngestError::malformed(
         u64::from(row),
         None,
-        MalformedKind::Syntax,
+        MalformedKind::Damaged { password: false },
         format!("sheet \"{sheet}\" cannot be read: it is damaged or truncated ({error})"),
     )
 }

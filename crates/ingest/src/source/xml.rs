@@ -203,11 +203,13 @@ impl Pass {
                 Event::DocType(d) => {
                     let text = String::from_utf8_lossy(&d).to_ascii_uppercase();
                     if text.contains("<!ENTITY") {
-                        return Err(error(
+                        return Err(IngestError::malformed(
+                            line,
+                            None,
+                            MalformedKind::EntityDeclaration,
                             "entity declarations are not read: the document type declaration (<!DOCTYPE …>) declares \
                              entities (<!ENTITY …>), which tapwater never expands because they can read files or \
-                             grow without bound; publish the XML without its DOCTYPE"
-                                .into(),
+                             grow without bound; publish the XML without its DOCTYPE",
                         ));
                     }
                     continue; // a DTD is never fetched nor read
