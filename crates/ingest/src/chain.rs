@@ -104,14 +104,11 @@ impl<'a> ChainSource<'a> {
         let Some(source) = self.current.as_ref() else { return Ok(()) };
         let headers = source.headers();
         let source_aliases = source.aliases();
-        for i in self.map.len()..headers.len() {
-            let published = &headers[i];
+        for (i, published) in headers.iter().enumerate().skip(self.map.len()) {
             self.layout[self.index].push(published.clone());
             let target = self.options.pipeline.renames.get(published).unwrap_or(published);
             let position = match self.by_name.get(target) {
-                Some(&position) if !self.map.contains(&position) && Some(position) != self.source_column => {
-                    position
-                }
+                Some(&position) if !self.map.contains(&position) && Some(position) != self.source_column => position,
                 _ => {
                     self.names.push(target);
                     let name = self.names.names()[self.names.len() - 1].clone();

@@ -536,7 +536,6 @@ mod tests {
     }
 }
 
-
 /// The rules pass 2 records, in the order of [`RULE_NAMES`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Rule {
@@ -607,9 +606,11 @@ impl ColumnLog {
     /// Logs what the cell-level rules did (`changed` as [`normalize::clean`] returns it).
     fn record_cleaning(&mut self, changed: u8, line: u64, before: &[u8], after: &[u8]) {
         let text = || Some(String::from_utf8_lossy(after).into_owned());
-        for (flag, rule) in
-            [(normalize::TRIMMED, Rule::Trim), (normalize::GUARDED, Rule::ExcelGuard), (normalize::FULLWIDTH, Rule::Fullwidth)]
-        {
+        for (flag, rule) in [
+            (normalize::TRIMMED, Rule::Trim),
+            (normalize::GUARDED, Rule::ExcelGuard),
+            (normalize::FULLWIDTH, Rule::Fullwidth),
+        ] {
             if changed & flag != 0 {
                 self.record(rule, line, before, text);
             }
@@ -617,9 +618,11 @@ impl ColumnLog {
     }
 
     fn record_marks(&mut self, marks: u8, line: u64, before: &[u8], after: impl Fn() -> String) {
-        for (flag, rule) in
-            [(normalize::THOUSANDS, Rule::Thousands), (normalize::CURRENCY, Rule::Currency), (normalize::PERCENT, Rule::Percent)]
-        {
+        for (flag, rule) in [
+            (normalize::THOUSANDS, Rule::Thousands),
+            (normalize::CURRENCY, Rule::Currency),
+            (normalize::PERCENT, Rule::Percent),
+        ] {
             if marks & flag != 0 {
                 self.record(rule, line, before, || Some(after()));
             }
@@ -827,8 +830,12 @@ pub(crate) fn convert_pass<W: Write + Send>(
     let mut columns: Vec<ColumnConverter> =
         schema.fields.iter().map(|f| ColumnConverter::new(&f.name, f.field_type, batch_rows)).collect();
     let mut logs: Vec<ColumnLog> = schema.fields.iter().map(|_| ColumnLog::default()).collect();
-    let mut ctx =
-        CellContext { rules: &plan.rules, missing_values: &plan.missing_values, zone: LocalZone::new(), scratch: Vec::new() };
+    let mut ctx = CellContext {
+        rules: &plan.rules,
+        missing_values: &plan.missing_values,
+        zone: LocalZone::new(),
+        scratch: Vec::new(),
+    };
     let mut rows = 0u64;
     let mut in_batch = 0usize;
     let mut batch_bytes = 0usize;
@@ -1058,18 +1065,30 @@ mod real_files {
         assert_eq!(dates[14], s("1988-11-29"), "077/11/29, zero-padded ROC year 77");
         assert_eq!(dates.iter().filter(|d| d.is_none()).count(), 15, "14 `//` and one 086/08/00");
         let missing = t.log("成立核准日期", "missing_value");
-        assert_eq!((missing.count, missing.examples[0].before.as_str(), missing.examples[0].after.as_deref()), (14, "//", None));
+        assert_eq!(
+            (missing.count, missing.examples[0].before.as_str(), missing.examples[0].after.as_deref()),
+            (14, "//", None)
+        );
         let invalid = t.log("成立核准日期", "invalid_date");
-        assert_eq!((invalid.count, invalid.examples[0].before.as_str(), invalid.examples[0].row), (1, "086/08/00", Some(108)));
+        assert_eq!(
+            (invalid.count, invalid.examples[0].before.as_str(), invalid.examples[0].row),
+            (1, "086/08/00", Some(108))
+        );
         let roc = t.log("成立核准日期", "roc_date");
         assert_eq!(roc.count, 2919 - 15);
-        assert_eq!((roc.examples[0].before.as_str(), roc.examples[0].after.as_deref()), ("077/11/29", Some("1988-11-29")));
+        assert_eq!(
+            (roc.examples[0].before.as_str(), roc.examples[0].after.as_deref()),
+            ("077/11/29", Some("1988-11-29"))
+        );
         // The Excel apostrophes are unwrapped; the numbers keep their leading zero (a document number is text).
         assert_eq!(t.field("成立核准文號").field_type, FieldType::Text);
         assert_eq!(t.texts("成立核准文號")[0], s("0943201436"));
         let guard = t.log("成立核准文號", "excel_guard");
         assert_eq!(guard.count, 2739);
-        assert_eq!((guard.examples[0].before.as_str(), guard.examples[0].after.as_deref()), ("'0943201436", Some("0943201436")));
+        assert_eq!(
+            (guard.examples[0].before.as_str(), guard.examples[0].after.as_deref()),
+            ("'0943201436", Some("0943201436"))
+        );
         // Full-width letters and digits inside names and addresses.
         assert!(t.texts("管理委員會").contains(&s("聯上W1大廈管理委員會")));
         assert_eq!(t.log("建築物地址", "fullwidth").count, 3);
@@ -1114,7 +1133,10 @@ mod real_files {
         assert_eq!(t.field("統計年月").field_type, FieldType::Text);
         assert!(t.texts("統計年月").iter().all(|v| v.as_deref() == Some("2014-04")));
         let log = t.log("統計年月", "roc_year_month");
-        assert_eq!((log.count, log.examples[0].before.as_str(), log.examples[0].after.as_deref()), (7850, "10304", Some("2014-04")));
+        assert_eq!(
+            (log.count, log.examples[0].before.as_str(), log.examples[0].after.as_deref()),
+            (7850, "10304", Some("2014-04"))
+        );
         assert_eq!(t.field("出生數").field_type, FieldType::Integer);
 
         // The 2016 file names the column in its machine-name row too (statistic_yyymm).
@@ -1301,7 +1323,18 @@ mod real_files {
             let start = std::time::Instant::now();
             let report = ingest_file(Path::new(&path), std::io::sink(), &options, &mut |_| {}).unwrap();
             let seconds = start.elapsed().as_secs_f64();
-            println!("{} rows, {:.1} MB in {seconds:.2} s: {:.1} MB/s", report.row_count, bytes / 1e6, bytes / 1e6 / seconds);
+            println!(
+                "{} rows, {:.1} MB in {seconds:.2} s: {:.1} MB/s",
+                report.row_count,
+                bytes / 1e6,
+                bytes / 1e6 / seconds
+            );
+            let types: Vec<_> =
+                report.schema.fields.iter().map(|f| format!("{} {}", f.name, f.field_type.as_str())).collect();
+            println!("  {}", types.join(", "));
+            for e in report.transform_log.entries.iter().filter(|e| e.column.is_some()) {
+                println!("  {} {} ×{}", e.column.as_deref().unwrap_or_default(), e.rule, e.count);
+            }
         }
     }
 }

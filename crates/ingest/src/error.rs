@@ -213,10 +213,9 @@ impl IngestError {
             }
             (IngestError::Parquet(_), Lang::En) => "Something went wrong on our side while storing the table.".into(),
             (IngestError::Parquet(_), Lang::ZhTw) => "儲存資料表時伺服器發生錯誤。".into(),
-            (IngestError::TableNotFound { requested, available }, Lang::En) => format!(
-                "The file has no sheet or table called \"{requested}\"; it has: {}.",
-                available.join(", ")
-            ),
+            (IngestError::TableNotFound { requested, available }, Lang::En) => {
+                format!("The file has no sheet or table called \"{requested}\"; it has: {}.", available.join(", "))
+            }
             (IngestError::TableNotFound { requested, available }, Lang::ZhTw) => {
                 format!("檔案中沒有名為「{requested}」的工作表或表格；檔案內有：{}。", available.join("、"))
             }

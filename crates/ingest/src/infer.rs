@@ -335,20 +335,22 @@ fn matching(
     }
     // Decorations start with a sign, a digit, `$`, `NT` or a non-ASCII mark (＄, 新臺幣).
     let may_be_decorated = !first.is_ascii_alphabetic() || first == b'N';
-    if m == 0 && candidates & (NUM_INTEGER | NUM_DECIMAL | PERCENT) != 0 && may_be_decorated {
-        if let Some(d) = normalize::decorated_number(b, rules) {
-            marks = d.marks;
-            if d.marks & normalize::PERCENT != 0 {
-                if d.decimal.is_some() {
-                    m |= PERCENT;
-                }
-            } else {
-                if d.integer.is_some() {
-                    m |= NUM_INTEGER;
-                }
-                if d.decimal.is_some() {
-                    m |= NUM_DECIMAL;
-                }
+    if m == 0
+        && candidates & (NUM_INTEGER | NUM_DECIMAL | PERCENT) != 0
+        && may_be_decorated
+        && let Some(d) = normalize::decorated_number(b, rules)
+    {
+        marks = d.marks;
+        if d.marks & normalize::PERCENT != 0 {
+            if d.decimal.is_some() {
+                m |= PERCENT;
+            }
+        } else {
+            if d.integer.is_some() {
+                m |= NUM_INTEGER;
+            }
+            if d.decimal.is_some() {
+                m |= NUM_DECIMAL;
             }
         }
     }
@@ -534,8 +536,8 @@ impl<'p> ColumnSetup<'p> {
 
     /// Sets up the columns named in `headers` beyond those already there.
     fn extend(&mut self, columns: &mut Vec<ColumnInference>, headers: &[String], aliases: &[Vec<String>]) {
-        for i in columns.len()..headers.len() {
-            let (column, sentinels) = self.inference_for(&headers[i], aliases.get(i).map_or(&[], Vec::as_slice));
+        for (i, name) in headers.iter().enumerate().skip(columns.len()) {
+            let (column, sentinels) = self.inference_for(name, aliases.get(i).map_or(&[], Vec::as_slice));
             columns.push(column);
             self.sentinels.push(sentinels);
         }
@@ -591,7 +593,10 @@ fn plan(
                 field.unit = Some("元".into());
             }
         }
-        if field.unit.is_none() && reading == Reading::Integer && forced.is_none() && column.marks & normalize::CURRENCY != 0
+        if field.unit.is_none()
+            && reading == Reading::Integer
+            && forced.is_none()
+            && column.marks & normalize::CURRENCY != 0
         {
             field.unit = Some("元".into());
         }

@@ -279,9 +279,9 @@ pub fn ingest_files<W: Write + Send>(
     let mut source = ChainSource::open(&prepared, options, Some(&layout))?;
     source.discard_log();
     reporter.pass = IngestPass::Converting;
-    let writer =
-        ArrowWriter::try_new(out, arrow_schema.clone(), Some(writer_properties(&inferred.schema, options)?))?;
-    let stats = convert::convert_pass(&mut source, &inferred, &arrow_schema, writer, batch_rows, &mut reporter, &mut log)?;
+    let writer = ArrowWriter::try_new(out, arrow_schema.clone(), Some(writer_properties(&inferred.schema, options)?))?;
+    let stats =
+        convert::convert_pass(&mut source, &inferred, &arrow_schema, writer, batch_rows, &mut reporter, &mut log)?;
 
     let files = prepared
         .iter()
@@ -373,12 +373,8 @@ fn prepare(input: &InputFile, options: &IngestOptions) -> Result<Prepared, Inges
     let mut member_name = None;
     let tables;
     if sniffed.format == SourceFormat::Zip {
-        let member = archive::extract_member(
-            &input.path,
-            table.as_deref(),
-            &options.archive,
-            options.scratch_dir.as_deref(),
-        )?;
+        let member =
+            archive::extract_member(&input.path, table.as_deref(), &options.archive, options.scratch_dir.as_deref())?;
         log.extend(member.log);
         tables = member.tables;
         path = member.path.to_path_buf();
@@ -413,7 +409,17 @@ fn prepare(input: &InputFile, options: &IngestOptions) -> Result<Prepared, Inges
         log.push(entry);
     }
     let bytes = std::fs::metadata(&path)?.len();
-    Ok(Prepared { input: input.clone(), path, sniffed, bytes, tables, table, member: member_name, log, _scratch: scratch })
+    Ok(Prepared {
+        input: input.clone(),
+        path,
+        sniffed,
+        bytes,
+        tables,
+        table,
+        member: member_name,
+        log,
+        _scratch: scratch,
+    })
 }
 
 /// Whether a declared encoding name means the detected one (`big5`, `BIG-5`, `cp950` are all Big5).

@@ -463,9 +463,11 @@ impl ShapedSource {
     }
 
     fn summary(&self) -> String {
-        summarize(self.spans.iter().map(|&(s, e)| {
-            self.buf.get(s..e).and_then(|c| std::str::from_utf8(c).ok()).map_or("", trim)
-        }))
+        summarize(
+            self.spans
+                .iter()
+                .map(|&(s, e)| self.buf.get(s..e).and_then(|c| std::str::from_utf8(c).ok()).map_or("", trim)),
+        )
     }
 }
 
@@ -513,7 +515,11 @@ impl RecordSource for ShapedSource {
 }
 
 /// Decides title rows, the header block and its names from the window.
-fn analyse(window: &[OwnedRow], options: &ShapeOptions<'_>, log: &mut Vec<TransformEntry>) -> Result<Layout, IngestError> {
+fn analyse(
+    window: &[OwnedRow],
+    options: &ShapeOptions<'_>,
+    log: &mut Vec<TransformEntry>,
+) -> Result<Layout, IngestError> {
     let mut start = 0;
     if let Some(skip) = options.skip_rows {
         let skip = (skip as usize).min(window.len());
@@ -615,9 +621,9 @@ fn analyse(window: &[OwnedRow], options: &ShapeOptions<'_>, log: &mut Vec<Transf
     }
     let top = block[0];
     log_titles(log, &window[start..top], &mut layout.titles);
-    for i in top..=block[block.len() - 1] {
-        if window[i].is_blank() {
-            entry(log, "blank_row", None, "rows without any value are dropped").record(Some(window[i].line), "", None);
+    for row in &window[top..=block[block.len() - 1]] {
+        if row.is_blank() {
+            entry(log, "blank_row", None, "rows without any value are dropped").record(Some(row.line), "", None);
         }
     }
     layout.data_start = block[block.len() - 1] + 1;
@@ -687,8 +693,11 @@ fn merge_labels(rows: &[&OwnedRow], width: usize, log: &mut Vec<TransformEntry>)
             let raw = row.raw(j);
             let joined = join_lines(raw);
             if raw.contains(['\n', '\r']) {
-                entry(log, "header_newline", None, "line breaks inside header cells joined")
-                    .record(Some(row.line), raw, Some(&joined));
+                entry(log, "header_newline", None, "line breaks inside header cells joined").record(
+                    Some(row.line),
+                    raw,
+                    Some(&joined),
+                );
             }
             out.push(joined);
         }
@@ -715,8 +724,11 @@ fn merge_labels(rows: &[&OwnedRow], width: usize, log: &mut Vec<TransformEntry>)
         }
         let name = parts.iter().fold(String::new(), |acc, p| join_label(&acc, p));
         if parts.len() > 1 {
-            entry(log, "header_merge", None, "header rows merged: a group label over a detail label")
-                .record(rows.first().map(|r| r.line), &parts.join(" / "), Some(&name));
+            entry(log, "header_merge", None, "header rows merged: a group label over a detail label").record(
+                rows.first().map(|r| r.line),
+                &parts.join(" / "),
+                Some(&name),
+            );
         }
         names.push(name);
     }
@@ -840,7 +852,15 @@ fn kind(s: &str) -> Kind {
 /// A cell's pattern: digits → `9`, ASCII letters → `a`, other characters kept (`0430901` → `9999999`).
 fn shape(s: &str) -> String {
     s.chars()
-        .map(|c| if c.is_ascii_digit() { '9' } else if c.is_ascii_alphabetic() { 'a' } else { c })
+        .map(|c| {
+            if c.is_ascii_digit() {
+                '9'
+            } else if c.is_ascii_alphabetic() {
+                'a'
+            } else {
+                c
+            }
+        })
         .collect()
 }
 
@@ -997,8 +1017,28 @@ fn is_note(s: &str) -> bool {
 /// A value starting with a note marker, or a `label：value`.
 fn is_note_marker(s: &str) -> bool {
     const MARKERS: [&str; 22] = [
-        "資料來源", "來源", "註", "附註", "備註", "說明", "備考", "*", "＊", "※", "資料提供", "資料日期", "資料時間", "製表",
-        "填表", "更新日期", "統計日期", "統計時間", "單位", "note", "source", "remark",
+        "資料來源",
+        "來源",
+        "註",
+        "附註",
+        "備註",
+        "說明",
+        "備考",
+        "*",
+        "＊",
+        "※",
+        "資料提供",
+        "資料日期",
+        "資料時間",
+        "製表",
+        "填表",
+        "更新日期",
+        "統計日期",
+        "統計時間",
+        "單位",
+        "note",
+        "source",
+        "remark",
     ];
     let s = trim(s);
     let lower = s.to_ascii_lowercase();
@@ -1025,7 +1065,10 @@ fn is_notes_column(name: &str) -> bool {
 
 /// 總計, 合計, 小計, 總和, 共計, Total (spaces, ideographic spaces and case ignored: `總　計`, `TOTAL`).
 fn is_total_label(cell: &[u8]) -> bool {
-    if cell.is_empty() || cell.len() > 40 {
+    let cell = trim_bytes(cell);
+    // Most label cells are ruled out by their first byte, without decoding: 總 合 小 共 start with E7 or E5 in
+    // UTF-8, the English words with t, s or g.
+    if cell.len() > 40 || !matches!(cell.first(), Some(0xE5 | 0xE7 | b't' | b'T' | b's' | b'S' | b'g' | b'G')) {
         return false;
     }
     let Ok(text) = std::str::from_utf8(cell) else { return false };
@@ -1081,7 +1124,9 @@ fn join_label(a: &str, b: &str) -> String {
     match (a.chars().last(), b.chars().next()) {
         (None, _) => b.to_string(),
         (_, None) => a.to_string(),
-        (Some(x), Some(y)) if x.is_ascii() && y.is_ascii() && (x.is_ascii_alphanumeric() || y.is_ascii_alphanumeric()) => {
+        (Some(x), Some(y))
+            if x.is_ascii() && y.is_ascii() && (x.is_ascii_alphanumeric() || y.is_ascii_alphanumeric()) =>
+        {
             format!("{a} {b}")
         }
         _ => format!("{a}{b}"),
@@ -1128,8 +1173,7 @@ mod tests {
 
     impl VecGrid {
         fn new(text: &str) -> VecGrid {
-            let rows =
-                text.lines().map(|l| l.split(',').map(|c| c.replace('⏎', "\n")).collect()).collect();
+            let rows = text.lines().map(|l| l.split(',').map(|c| c.replace('⏎', "\n")).collect()).collect();
             VecGrid { rows, next: 0, data: Vec::new(), spans: Vec::new() }
         }
     }
@@ -1209,8 +1253,21 @@ mod tests {
         assert_eq!(again.rows, first.rows, "pass 2 reads the rows of pass 1");
         assert_eq!(again.aliases, first.aliases);
         // The reader's own entries (decoding, merged cells) aside, pass 2 logs nothing: the chain keeps pass 1's.
-        let ours = ["title_row", "header_row", "no_header", "header_merge", "machine_name_row", "header_newline",
-            "duplicate_name", "empty_name", "blank_row", "footnote_row", "total_row", "fill_down", "repeated_header"];
+        let ours = [
+            "title_row",
+            "header_row",
+            "no_header",
+            "header_merge",
+            "machine_name_row",
+            "header_newline",
+            "duplicate_name",
+            "empty_name",
+            "blank_row",
+            "footnote_row",
+            "total_row",
+            "fill_down",
+            "repeated_header",
+        ];
         assert!(again.log.iter().all(|e| !ours.contains(&e.rule.as_str())), "pass 2 logs: {:?}", again.log);
         Ok(first)
     }
@@ -1279,7 +1336,11 @@ mod tests {
         assert_eq!(names(&s)[0], "項次");
         assert_eq!(s.rule("title_row").unwrap().examples[0].before, "臺南市105年度公布專案勞動條件檢查結果一覽表, 0");
         let s = shape("臺南市統計表臺南市統計表臺南市統計表臺南市統計表臺南市統計表,0\n區,人口\n北區,1\n");
-        assert_eq!(names(&s), ["臺南市統計表臺南市統計表臺南市統計表臺南市統計表臺南市統計表", "0"], "two columns: no guess");
+        assert_eq!(
+            names(&s),
+            ["臺南市統計表臺南市統計表臺南市統計表臺南市統計表臺南市統計表", "0"],
+            "two columns: no guess"
+        );
     }
 
     #[test]
@@ -1325,7 +1386,8 @@ mod tests {
 
     #[test]
     fn a_numeric_first_column_does_not_make_a_file_header_less() {
-        let s = shape("編號,發病日,區別,緯度\n1,2014/12/31,關廟區,22.96\n2,2015/1/16,東區,22.98\n3,2015/5/16,北區,23.01\n");
+        let s =
+            shape("編號,發病日,區別,緯度\n1,2014/12/31,關廟區,22.96\n2,2015/1/16,東區,22.98\n3,2015/5/16,北區,23.01\n");
         assert_eq!(names(&s), ["編號", "發病日", "區別", "緯度"]);
         assert_eq!(s.rows.len(), 3);
         assert!(s.rule("no_header").is_none());
@@ -1367,7 +1429,10 @@ mod tests {
              ,,勞動基準法第32條第2項,延長工作時間超過法令規定,府勞條字第1020866580號,102年9月27日,\n\
              3,謝勝安(即三上企業社),勞動基準法第21條第1項,工資低於基本工資,府勞條字第1020948821號,102年10月29日,\n",
         );
-        assert_eq!(names(&s), ["項次", "事業單位/事業主", "違反法令條款", "違反法規內容", "處分書文號", "處分日期", "備註"]);
+        assert_eq!(
+            names(&s),
+            ["項次", "事業單位/事業主", "違反法令條款", "違反法規內容", "處分書文號", "處分日期", "備註"]
+        );
         let merge = s.rule("header_merge").unwrap();
         assert_eq!((merge.count, merge.examples[0].before.as_str()), (1, "違反 / 法令條款"));
         assert_eq!(s.lines("title_row"), [1]);
@@ -1449,7 +1514,10 @@ mod tests {
             assert_eq!(s.rows[0].0, 3);
             let e = s.rule("machine_name_row").unwrap();
             assert_eq!(e.count, 4);
-            assert_eq!((e.examples[0].before.as_str(), e.examples[0].after.as_deref()), ("statistic_yyymm", Some("統計年月")));
+            assert_eq!(
+                (e.examples[0].before.as_str(), e.examples[0].after.as_deref()),
+                ("statistic_yyymm", Some("統計年月"))
+            );
             assert!(s.rule("header_merge").is_none());
         }
     }
@@ -1504,7 +1572,10 @@ mod tests {
         );
         assert_eq!(s.count("header_newline"), 5);
         let e = s.rule("header_newline").unwrap();
-        assert_eq!((e.examples[1].before.as_str(), e.examples[1].after.as_deref()), ("104年\n全年個案數", Some("104年全年個案數")));
+        assert_eq!(
+            (e.examples[1].before.as_str(), e.examples[1].after.as_deref()),
+            ("104年\n全年個案數", Some("104年全年個案數"))
+        );
         assert_eq!(s.count("duplicate_name"), 1);
         assert_eq!(s.count("empty_name"), 1);
     }
@@ -1662,7 +1733,9 @@ mod tests {
     fn trim_bytes_strips_office_padding() {
         assert_eq!(trim_bytes(" \u{3000}北區\u{a0}\t".as_bytes()), "北區".as_bytes());
         assert_eq!(trim_bytes(b"   "), b"");
-        assert!(is_total_label("總　計".as_bytes()) && is_total_label(b" TOTAL ") && !is_total_label("總計數".as_bytes()));
+        assert!(
+            is_total_label("總　計".as_bytes()) && is_total_label(b" TOTAL ") && !is_total_label("總計數".as_bytes())
+        );
     }
 
     // -----------------------------------------------------------------------------------------------------------
@@ -1679,7 +1752,8 @@ mod tests {
         let sniffed = sniff(&prefix[..prefix.len().min(crate::SNIFF_BYTES)]).unwrap();
         let eudc = Default::default();
         let open = || -> Box<dyn GridSource> {
-            let options = OpenOptions { check_utf8: true, known_columns: None, max_columns: 2000, table: None, eudc: &eudc };
+            let options =
+                OpenOptions { check_utf8: true, known_columns: None, max_columns: 2000, table: None, eudc: &eudc };
             match crate::source::open(&path, &sniffed, options).unwrap() {
                 Opened::Grid(grid) => grid,
                 Opened::Records(_) => panic!("{name} is not a grid"),
@@ -1698,8 +1772,7 @@ mod tests {
         assert_eq!(&names(&s)[..4], ["發生年度", "發生月份", "發生日期", "發生時間"]);
         assert_eq!(s.rows.len(), 3675);
         assert_eq!(s.count("footnote_row"), 2);
-        let notes: Vec<&str> =
-            s.rule("footnote_row").unwrap().examples.iter().map(|x| x.before.as_str()).collect();
+        let notes: Vec<&str> = s.rule("footnote_row").unwrap().examples.iter().map(|x| x.before.as_str()).collect();
         assert_eq!(notes, ["資料提供日期：111年09月28日", "事故類別：A1類"]);
         // The notes are the file's last two lines (3677 and 3678; the CSV reader numbers CRLF lines from the
         // second record on one lower, hence the relative check).
@@ -1716,7 +1789,10 @@ mod tests {
         assert_eq!(names(&s), ["發生時間", "發生地點", "死亡受傷人數", "車種"]);
         assert_eq!(s.rows.len(), 1867);
         assert_eq!(s.rows[0].1[0], "102年01月01日 03時00分");
-        assert_eq!(s.rows[1866].1[..3], ["102年12月31日 20時19分", "新北市萬里區加投路243號前0.0公尺數", "死亡1;受傷1"]);
+        assert_eq!(
+            s.rows[1866].1[..3],
+            ["102年12月31日 20時19分", "新北市萬里區加投路243號前0.0公尺數", "死亡1;受傷1"]
+        );
         assert_eq!(s.count("footnote_row"), 2);
         assert_eq!(check("npa_a1_traffic_accidents_roc102_2013.csv").row_count, 1867);
     }
@@ -1726,13 +1802,28 @@ mod tests {
         let s = shape_file("moi_village_births_deaths_marriages_2016-04.csv");
         assert_eq!(
             names(&s),
-            ["統計年月", "區域別", "村里", "出生數", "出生數-男", "出生數-女", "死亡數", "死亡數-男", "死亡數-女", "結婚對數", "離婚對數"]
+            [
+                "統計年月",
+                "區域別",
+                "村里",
+                "出生數",
+                "出生數-男",
+                "出生數-女",
+                "死亡數",
+                "死亡數-男",
+                "死亡數-女",
+                "結婚對數",
+                "離婚對數"
+            ]
         );
         assert_eq!(s.aliases[0], ["statistic_yyymm"]);
         assert_eq!(s.aliases[1], ["site_id"]);
         assert_eq!(s.aliases[10], ["divorce_pair"]);
         assert_eq!(s.rows.len(), 7851);
-        assert_eq!(s.rows[0], (3, ["10504", "新北市板橋區", "留侯里", "1", "0", "1", "2", "2", "0", "1", "0"].map(String::from).to_vec()));
+        assert_eq!(
+            s.rows[0],
+            (3, ["10504", "新北市板橋區", "留侯里", "1", "0", "1", "2", "2", "0", "1", "0"].map(String::from).to_vec())
+        );
         let report = check("moi_village_births_deaths_marriages_2016-04.csv");
         assert_eq!(report.row_count, 7851);
         let field = report.schema.field("統計年月").unwrap();
@@ -1798,14 +1889,29 @@ mod tests {
     fn real_segis_big5_machine_names_in_either_order() {
         // English codes first.
         let s = shape_file("moi_segis_tainan_population_by_statistical_area_105Y12M_big5.csv");
-        assert_eq!(names(&s), ["二級發布區代碼", "一級發布區代碼", "最小統計區代碼", "戶數", "人口數", "男性人口數", "女性人口數", "資料時間"]);
+        assert_eq!(
+            names(&s),
+            [
+                "二級發布區代碼",
+                "一級發布區代碼",
+                "最小統計區代碼",
+                "戶數",
+                "人口數",
+                "男性人口數",
+                "女性人口數",
+                "資料時間"
+            ]
+        );
         assert_eq!(s.aliases[0], ["CODE2"]);
         assert_eq!(s.aliases[7], ["INFO_TIME"]);
         assert_eq!(s.rows.len(), 11870);
         assert_eq!(s.rows[0].1, ["A6701-01", "A6701-01-001", "A6701-0005-00", "40", "116", "63", "53", "105Y12M"]);
         // Chinese first, and a trailing comma on every line: the empty last column is left out.
         let s = shape_file("moi_segis_tainan_district_population_97Y-99Y_big5.csv");
-        assert_eq!(names(&s), ["統計期或資料時間", "縣市代碼", "縣市名稱", "鄉鎮市區代碼", "鄉鎮市區名稱", "戶數", "人口數"]);
+        assert_eq!(
+            names(&s),
+            ["統計期或資料時間", "縣市代碼", "縣市名稱", "鄉鎮市區代碼", "鄉鎮市區名稱", "戶數", "人口數"]
+        );
         assert_eq!(s.aliases[0], ["INFO_TIME"]);
         assert_eq!(s.aliases[6], ["P_CNT"]);
         assert_eq!(s.rows.len(), 54);
@@ -1830,7 +1936,10 @@ mod tests {
     fn real_labor_violations_xls_two_row_header_and_title() {
         // The first sheet is an example (範例) sheet; the reader picks the first with data.
         let s = shape_file("tainan_labor_violations_roc103-07-08.xls");
-        assert_eq!(names(&s), ["項次", "事業單位/事業主", "違反法令條款", "違反法規內容", "處分書文號", "處分日期", "備註"]);
+        assert_eq!(
+            names(&s),
+            ["項次", "事業單位/事業主", "違反法令條款", "違反法規內容", "處分書文號", "處分日期", "備註"]
+        );
         assert_eq!(s.lines("title_row"), [1]);
         assert_eq!(s.count("header_merge"), 1);
         // Merged 項次 cells are filled by the reader; nothing is left to fill down.
@@ -1844,7 +1953,10 @@ mod tests {
     #[test]
     fn real_water_stations_xls_group_header_over_two_columns() {
         let s = shape_file("twc_tainan_temporary_water_stations_roc105-02-09.xls");
-        assert_eq!(names(&s), ["序號", "所別", "行政區", "臨時供水站名稱", "地址", "儲水桶噸數", "儲水桶數量", "聯絡人", "電話"]);
+        assert_eq!(
+            names(&s),
+            ["序號", "所別", "行政區", "臨時供水站名稱", "地址", "儲水桶噸數", "儲水桶數量", "聯絡人", "電話"]
+        );
         assert_eq!(s.count("title_row"), 2);
         assert_eq!(s.rows.len(), 95);
         assert_eq!(s.column("所別")[1], "台南所", "merged over the group, filled by the reader");
@@ -1861,39 +1973,5 @@ mod tests {
         assert_eq!(s.count("footnote_row"), 4);
         assert_eq!(s.count("blank_row"), 1);
         assert_eq!(s.count("title_row"), 1);
-    }
-}
-#[cfg(test)]
-mod probe {
-    use super::*;
-    struct Mem { data: Vec<u8>, spans: Vec<(usize, usize)>, rows: usize, n: usize }
-    impl GridSource for Mem {
-        fn next_row(&mut self) -> Result<Option<Row<'_>>, IngestError> {
-            if self.n >= self.rows { return Ok(None) }
-            self.n += 1;
-            Ok(Some(Row::new(&self.data, &self.spans, self.n as u64, self.spans.len())))
-        }
-        fn bytes_read(&self) -> u64 { 0 }
-    }
-    fn mem(rows: usize) -> Mem {
-        let cells = ["2018", "12", "20181231", "184400", "A1", "南投縣政府警察局", "南投縣南投市三和里中興路一街口", "晴", "日間自然光線", "市區道路", "50", "交岔路", "三岔路"];
-        let mut data = Vec::new(); let mut spans = Vec::new();
-        for c in cells { let s = data.len(); data.extend_from_slice(c.as_bytes()); spans.push((s, data.len())); }
-        Mem { data, spans, rows, n: 0 }
-    }
-    #[test]
-    fn speed() {
-        let rows = 2_000_000;
-        let t = std::time::Instant::now();
-        let mut g = mem(rows); let mut bytes = 0;
-        while let Some(r) = g.next_row().unwrap() { bytes += r.cell(6).map_or(0, |c| c.len()); }
-        let raw = t.elapsed();
-        let t = std::time::Instant::now();
-        let mut s = ShapedSource::new(Box::new(mem(rows)), &ShapeOptions { max_columns: 100, known_columns: None, ..Default::default() }).unwrap();
-        let mut n = 0;
-        while let Some(r) = s.next_row().unwrap() { bytes += r.cell(6).map_or(0, |c| c.len()); n += 1; }
-        let shaped = t.elapsed();
-        let mb = (mem(1).data.len() * rows) as f64 / 1e6;
-        eprintln!("rows {n} raw {raw:?} shaped {shaped:?}; {:.0} MB/s of cell text through shape; {bytes}", mb / shaped.as_secs_f64());
     }
 }

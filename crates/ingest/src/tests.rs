@@ -106,11 +106,12 @@ fn s(v: &str) -> Option<String> {
 // Inference over the whole column.
 
 #[test]
-fn a_late_na_makes_the_column_text_and_is_kept_unchanged() {
-    let mut csv = String::from("id,count,empty,code,ratio\n");
+fn a_late_word_makes_the_column_text_and_a_late_na_is_a_logged_null() {
+    let mut csv = String::from("id,count,label,empty,code,ratio\n");
     for i in 1..=6000 {
         let count = if i == 5000 { "N/A".to_string() } else { (i % 17).to_string() };
-        csv.push_str(&format!("{i},{count},,{:05},{}.25\n", i % 100, i % 9));
+        let label = if i == 5500 { "unknown".to_string() } else { (i % 5).to_string() };
+        csv.push_str(&format!("{i},{count},{label},,{:05},{}.25\n", i % 100, i % 9));
     }
     let t = ingest(&csv);
     assert_eq!(t.report.row_count, 6000);
@@ -118,15 +119,23 @@ fn a_late_na_makes_the_column_text_and_is_kept_unchanged() {
         t.types(),
         [
             ("id", FieldType::Integer),
-            ("count", FieldType::Text),
+            ("count", FieldType::Integer),
+            ("label", FieldType::Text),
             ("empty", FieldType::Text),
             ("code", FieldType::Text),
             ("ratio", FieldType::Decimal),
         ]
     );
-    let counts = t.texts("count");
-    assert_eq!(counts[4999], s("N/A"), "row 5,000 keeps its value");
-    assert_eq!(counts[0], s("1"), "other values are kept as their text");
+    // `N/A` is a missing-value marker: null, and the log says where it was.
+    assert_eq!(t.ints("count")[4999], None);
+    let missing = t.report.transform_log.of_rule("missing_value").find(|e| e.column.as_deref() == Some("count"));
+    let missing = missing.expect("a missing_value entry for count");
+    assert_eq!(missing.count, 1);
+    assert_eq!((missing.examples[0].row, missing.examples[0].before.as_str()), (Some(5001), "N/A"));
+    // A word that is no marker makes the column text, every value kept as written.
+    let labels = t.texts("label");
+    assert_eq!(labels[5499], s("unknown"), "row 5,500 keeps its value");
+    assert_eq!(labels[0], s("1"), "other values are kept as their text");
     assert!(t.texts("empty").iter().all(Option::is_none));
     assert_eq!(t.texts("code")[6], s("00007"), "leading zeros are kept");
     assert_eq!(t.column("empty").data_type(), &DataType::Utf8);
@@ -288,8 +297,9 @@ fn a_row_with_too_many_cells_names_its_line() {
 fn quoted_delimiters_quotes_and_line_ends_stay_in_their_cell() {
     let csv = "\"警員\n(安全維護)\",note\r\n1,\"a, \"\"b\"\"\r\nc\"\n2,plain\r3,last";
     let t = ingest(csv);
-    assert_eq!(t.report.schema.fields[0].name, "警員\n(安全維護)");
-    assert_eq!(t.ints("警員\n(安全維護)"), [Some(1), Some(2), Some(3)]);
+    // A line end inside a header cell is layout, not part of the name; inside a data cell it is kept.
+    assert_eq!(t.report.schema.fields[0].name, "警員(安全維護)");
+    assert_eq!(t.ints("警員(安全維護)"), [Some(1), Some(2), Some(3)]);
     assert_eq!(t.texts("note"), [s("a, \"b\"\r\nc"), s("plain"), s("last")]);
 }
 
@@ -301,11 +311,21 @@ fn completely_empty_lines_are_skipped() {
 }
 
 #[test]
-fn cells_are_not_trimmed_or_altered() {
+fn cells_are_trimmed_and_every_change_is_logged() {
     let t = ingest("a,b\n 1,x \n2,\u{3000}y\n");
-    assert_eq!(t.type_of("a"), FieldType::Text, "` 1` is not an integer until a normaliser says so");
-    assert_eq!(t.texts("a"), [s(" 1"), s("2")]);
+    assert_eq!(t.type_of("a"), FieldType::Integer);
+    assert_eq!(t.ints("a"), [Some(1), Some(2)]);
+    assert_eq!(t.texts("b"), [s("x"), s("y")]);
+    let trims: Vec<(&str, u64)> =
+        t.report.transform_log.of_rule("trim").map(|e| (e.column.as_deref().unwrap_or_default(), e.count)).collect();
+    assert_eq!(trims, [("a", 1), ("b", 2)]);
+    // With the rule switched off, cells stay exactly as published.
+    let mut options = IngestOptions::default();
+    options.pipeline.normalizers.insert("trim".into(), false);
+    let t = ingest_bytes_with(b"a,b\n 1,x \n2,\xE3\x80\x80y\n", &options).unwrap();
+    assert_eq!(t.type_of("a"), FieldType::Text);
     assert_eq!(t.texts("b"), [s("x "), s("\u{3000}y")]);
+    assert_eq!(t.report.transform_log.of_rule("trim").count(), 0);
 }
 
 #[test]
@@ -313,7 +333,8 @@ fn tab_semicolon_and_pipe_files() {
     let t = ingest("區\t人口\n三民區\t1,234\n");
     assert_eq!(t.report.sniffed.format_name, "tsv");
     assert_eq!(t.report.sniffed.media_type, "text/tab-separated-values");
-    assert_eq!(t.texts("人口"), [s("1,234")]);
+    assert_eq!(t.ints("人口"), [Some(1234)], "thousands separators are a normalizer's, logged");
+    assert_eq!(t.report.transform_log.of_rule("thousands").next().map(|e| e.count), Some(1));
     let t = ingest("a;b\n1;2,5\n");
     assert_eq!(t.report.sniffed.format, SourceFormat::Csv { delimiter: b';' });
     assert_eq!(t.texts("b"), [s("2,5")]);
@@ -525,7 +546,7 @@ fn real_tainan_apartment_committees_roc_slash_dates_bom_crlf() {
         [
             ("編號", FieldType::Integer),
             ("成立核准文號", FieldType::Text),
-            ("成立核准日期", FieldType::Text), // ROC `111/01/24` and `//` wait for the normalisers
+            ("成立核准日期", FieldType::Date), // ROC `111/01/24`; `//` means no date
             ("管理委員會", FieldType::Text),
             ("建築物地址", FieldType::Text),
             ("棟數", FieldType::Integer),
@@ -534,8 +555,16 @@ fn real_tainan_apartment_committees_roc_slash_dates_bom_crlf() {
             ("使用執照", FieldType::Text),
         ]
     );
-    assert_eq!(t.texts("成立核准文號")[0], s("'0943201436"), "the Excel text guard is kept");
-    assert_eq!(t.texts("成立核准日期")[0], s("//"));
+    assert_eq!(t.texts("成立核准文號")[0], s("0943201436"), "the Excel text guard is unwrapped");
+    let guards = t.report.transform_log.of_rule("excel_guard").next().expect("excel_guard logged");
+    assert_eq!(
+        (guards.examples[0].before.as_str(), guards.examples[0].after.as_deref()),
+        ("'0943201436", Some("0943201436"))
+    );
+    let dates = t.column("成立核准日期").as_any().downcast_ref::<Date32Array>().unwrap();
+    assert!(dates.is_null(0), "`//` is no date");
+    let roc = t.report.transform_log.of_rule("roc_date").next().expect("roc_date logged");
+    assert!(roc.count > 2800, "{roc:?}");
     assert_eq!(t.stats("棟數").null_count, 8);
     assert_eq!(t.stats("地下層數").null_count, 662);
     assert_eq!(t.stats("使用執照").null_count, 5);
@@ -547,7 +576,8 @@ fn real_moi_village_births_codes_with_leading_zeros_stay_text() {
     let t = ingest_path(&fixture("moi_village_births_deaths_marriages_2024-10.csv")).unwrap();
     assert_eq!(t.report.row_count, 7748);
     assert_eq!(t.report.schema.fields.len(), 18);
-    assert_eq!(t.type_of("統計年月"), FieldType::Integer); // ROC year-month 11310, a normaliser's job
+    assert_eq!(t.type_of("統計年月"), FieldType::Text); // ROC year-month 11310 → ISO 2024-10
+    assert_eq!(t.texts("統計年月")[0], s("2024-10"));
     assert_eq!(t.type_of("區域別代碼"), FieldType::Text);
     assert_eq!(t.type_of("區域別"), FieldType::Text);
     assert_eq!(t.type_of("村里名稱"), FieldType::Text);
@@ -581,7 +611,7 @@ fn real_tainan_dengue_spraying_quoted_newlines_in_header_and_cells() {
             ("緯度", FieldType::Decimal),
             ("經度", FieldType::Decimal),
             ("鎖匠", FieldType::Integer),
-            ("警員\n(安全維護)", FieldType::Integer),
+            ("警員(安全維護)", FieldType::Integer),
             ("刑警(V8)", FieldType::Integer),
             ("噴工數", FieldType::Text), // `3/派思特`
             ("支援人力", FieldType::Integer),
@@ -595,28 +625,37 @@ fn real_tainan_dengue_spraying_quoted_newlines_in_header_and_cells() {
 }
 
 #[test]
-fn real_big5_file_is_refused_with_its_encoding() {
-    match ingest_path(&fixture("cec_2023_hualien_fuli_byelection_prof_big5.csv")) {
-        Err(e @ IngestError::UnsupportedEncoding { .. }) => {
-            assert_eq!(e.code(), "unsupported_encoding");
-            let IngestError::UnsupportedEncoding { detected, .. } = &e else { unreachable!() };
-            assert_eq!(detected, "Big5");
-            assert!(e.message(Lang::En).contains("Big5"));
-        }
-        other => panic!("expected an unsupported encoding, got {:?}", other.err()),
-    }
+fn real_big5_with_user_defined_characters_is_decoded_and_logged() {
+    let t = ingest_path(&fixture("tainan_dengue_cases_roc1040826_big5.csv")).unwrap();
+    assert_eq!(t.report.sniffed.encoding, "Big5");
+    assert!(t.report.sniffed.confidence >= 90, "{}", t.report.sniffed.confidence);
+    assert_eq!(t.report.row_count, 1977);
+    // 0x95CD is 塩 in Tainan's village names (塩行里), not HKSCS's 䋴: decoded by tapwater's table, logged.
+    let villages = t.texts("里別");
+    assert_eq!(villages.iter().filter(|v| v.as_deref() == Some("塩行里")).count(), 4);
+    assert_eq!(villages.iter().filter(|v| v.as_deref() == Some("塩洲里")).count(), 2);
+    assert!(!villages.iter().flatten().any(|v| v.contains('䋴') || v.contains('\u{FFFD}')));
+    let eudc = t.report.transform_log.of_rule("eudc").next().expect("an eudc entry");
+    assert_eq!(eudc.count, 7);
+    assert_eq!((eudc.examples[0].before.as_str(), eudc.examples[0].after.as_deref()), ("0x95CD", Some("塩")));
+    assert!(t.report.transform_log.of_rule("decode").next().unwrap().detail.as_deref().unwrap().contains("Big5"));
+    // The release date in the file name is remembered.
+    let dated = t.report.transform_log.of_rule("file_name_date").next().expect("file_name_date");
+    assert_eq!(dated.examples[0].after.as_deref(), Some("2015-08-26"));
+
+    let t = ingest_path(&fixture("cec_2019_tainan_legislator_byelection_prof_big5_eudc.csv")).unwrap();
+    assert!(t.texts("村里別").iter().any(|v| v.as_deref() == Some("檨林里")), "0xFA52 is 檨");
+    assert_eq!(t.report.row_count, 301, "the empty trailing row is dropped");
 }
 
 #[test]
-fn real_xlsx_file_is_refused_as_xlsx() {
-    match ingest_path(&fixture("cec_2022_election_type_codes.xlsx")) {
-        Err(e @ IngestError::UnsupportedFormat { .. }) => {
-            assert_eq!(e.code(), "unsupported_format");
-            let IngestError::UnsupportedFormat { detected, .. } = &e else { unreachable!() };
-            assert_eq!(detected, "xlsx");
-        }
-        other => panic!("expected an unsupported format, got {:?}", other.err()),
-    }
+fn real_xlsx_is_read_with_its_sheet() {
+    let t = ingest_path(&fixture("cec_2022_election_type_codes.xlsx")).unwrap();
+    assert_eq!(t.report.sniffed.format_name, "xlsx");
+    assert_eq!(t.report.row_count, 10, "11 sheet rows: the header and 10 codes");
+    assert_eq!(t.report.schema.fields.len(), 3);
+    assert_eq!(t.texts("代碼")[0], s("C1"));
+    assert_eq!(t.report.files[0].tables[0].name, "工作表1");
 }
 
 #[test]

@@ -84,7 +84,9 @@ pub fn parse_time(s: &str) -> Option<i64> {
 /// `105.02.09 19:20`, `2016/01/01 08:00`), in local time.
 pub fn parse_datetime(s: &str) -> Option<i64> {
     datetime(s.as_bytes(), &mut UncachedZone).or_else(|| match local_form(s)? {
-        crate::normalize::dates::DateValue::Datetime { days, seconds } => local_micros(days, seconds, &mut UncachedZone),
+        crate::normalize::dates::DateValue::Datetime { days, seconds } => {
+            local_micros(days, seconds, &mut UncachedZone)
+        }
         _ => None,
     })
 }

@@ -49,12 +49,8 @@ fn load(path: &str) -> Result<HotTable, Box<dyn std::error::Error>> {
         arrow::csv::ReaderBuilder::new(Arc::clone(&schema)).with_header(true).with_batch_size(65_536).build(file)?;
     let batches = reader.collect::<Result<Vec<_>, _>>()?;
     let batch = arrow::compute::concat_batches(&schema, &batches)?;
-    let table_schema = TableSchema {
-        fields: COLUMNS
-            .iter()
-            .map(|(name, t)| Field::new(name.to_string(), *t))
-            .collect(),
-    };
+    let table_schema =
+        TableSchema { fields: COLUMNS.iter().map(|(name, t)| Field::new(name.to_string(), *t)).collect() };
     Ok(HotTable::build("bench".into(), 1, table_schema, batch)?)
 }
 

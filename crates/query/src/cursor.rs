@@ -175,12 +175,7 @@ mod tests {
     use tapwater_types::Field;
 
     fn schema() -> TableSchema {
-        TableSchema {
-            fields: vec![
-                Field::new("a", FieldType::Decimal),
-                Field::new("b", FieldType::Text),
-            ],
-        }
+        TableSchema { fields: vec![Field::new("a", FieldType::Decimal), Field::new("b", FieldType::Text)] }
     }
 
     #[test]

@@ -498,9 +498,7 @@ fn unknown_sort_column(param: &str, item: &str) -> QueryError {
 }
 
 fn column_index(schema: &TableSchema, param: &str, name: &str) -> Result<usize, QueryError> {
-    schema
-        .resolve(name)
-        .ok_or_else(|| QueryError::UnknownColumn { param: param.to_string(), column: name.to_string() })
+    schema.resolve(name).ok_or_else(|| QueryError::UnknownColumn { param: param.to_string(), column: name.to_string() })
 }
 
 /// `_limit` / `_offset`: a non-negative integer, at most `max`.

@@ -47,12 +47,7 @@ fn arrow_type(t: FieldType) -> DataType {
 
 /// A tapwater schema and the matching Arrow batch from (name, type, array) columns.
 fn table_parts(columns: Vec<(&str, FieldType, ArrayRef)>) -> (TableSchema, RecordBatch) {
-    let schema = TableSchema {
-        fields: columns
-            .iter()
-            .map(|(name, t, _)| Field::new(name.to_string(), *t))
-            .collect(),
-    };
+    let schema = TableSchema { fields: columns.iter().map(|(name, t, _)| Field::new(name.to_string(), *t)).collect() };
     let arrow_schema = Arc::new(Schema::new(
         columns.iter().map(|(name, t, _)| ArrowField::new(*name, arrow_type(*t), true)).collect::<Vec<_>>(),
     ));

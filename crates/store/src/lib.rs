@@ -30,8 +30,8 @@ mod migrations;
 mod time;
 
 pub use blobs::Blobs;
-pub use catalog::{Catalog, DatasetPage, DatasetQuery, DatasetUpdate, DbKind, NewDataset, NewVersion};
 pub use catalog::sources::{ClaimedJob, DueSource, RunOutcome, SOURCE_JOB_KIND, SourceRecord, SourceSpec};
+pub use catalog::{Catalog, DatasetPage, DatasetQuery, DatasetUpdate, DbKind, NewDataset, NewVersion};
 pub use error::StoreError;
 pub use id::{new_version_id, version_id_millis};
 

@@ -131,9 +131,11 @@ async fn catalog_and_protocol_errors() {
     // Publishing to a dataset that does not exist.
     let (status, body) = t.publish("ghost", "g.csv", "a\n1\n").await;
     assert_error(status, &body, StatusCode::NOT_FOUND, "dataset_not_found");
-    // A Big5 file is refused with a clear 415 until the ingestion issue adds encodings.
-    t.create_dataset(json!({"slug": "big5"})).await;
-    let big5 = include_bytes!("../../../ingest/tests/fixtures/cec_2023_hualien_fuli_byelection_prof_big5.csv");
-    let (status, body) = t.publish("big5", "prof.csv", big5.to_vec()).await;
-    assert_error(status, &body, StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_encoding");
+    // Text in an encoding tapwater does not decode (UTF-32) is refused with a clear 415 naming it.
+    t.create_dataset(json!({"slug": "utf32"})).await;
+    let utf32: Vec<u8> =
+        b"\xFF\xFE\0\0".iter().copied().chain("a,b\n1,2\n".chars().flat_map(|c| (c as u32).to_le_bytes())).collect();
+    let (status, body) = t.publish("utf32", "prof.csv", utf32).await;
+    let error = assert_error(status, &body, StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_encoding");
+    assert!(error["message"].as_str().unwrap().contains("UTF-32"), "{error}");
 }

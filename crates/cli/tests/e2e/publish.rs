@@ -85,10 +85,23 @@ async fn a_bad_file_leaves_the_previous_version_serving() {
     let (status, body) = t.publish("stable", "bad.csv", "a,b\n1,2\n3,4,5\n").await;
     let error = assert_error(status, &body, StatusCode::UNPROCESSABLE_ENTITY, "malformed_file");
     assert!(error["message"].as_str().unwrap().contains('3'), "message names the line: {error}");
-    // An XLSX workbook is refused with 415, not loaded wrong.
-    let xlsx = include_bytes!("../../../ingest/tests/fixtures/cec_2022_election_type_codes.xlsx");
-    let (status, body) = t.publish("stable", "codes.csv", xlsx.to_vec()).await;
+    // A PDF is not a table: 415.
+    let (status, body) = t.publish("stable", "report.csv", b"%PDF-1.4\n%\xE2\xE3\xCF\xD3\n1 0 obj".to_vec()).await;
     assert_error(status, &body, StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_format");
+    // A truncated workbook: 422 saying it is damaged, not a panic.
+    let xlsx = include_bytes!("../../../ingest/tests/fixtures/cec_2022_election_type_codes.xlsx");
+    let (status, body) = t.publish("stable", "codes.xlsx", xlsx[..xlsx.len() / 2].to_vec()).await;
+    let error = assert_error(status, &body, StatusCode::UNPROCESSABLE_ENTITY, "malformed_file");
+    assert!(error["message"].as_str().unwrap().contains("damaged"), "{error}");
+    // XML declaring an external entity is refused; the entity is never resolved.
+    let xxe = "<?xml version=\"1.0\"?>\n<!DOCTYPE r [<!ENTITY x SYSTEM \"file:///etc/passwd\">]>\n<r><i><a>&x;</a></i><i><a>2</a></i></r>";
+    let (status, body) = t.publish("stable", "feed.xml", xxe).await;
+    let error = assert_error(status, &body, StatusCode::UNPROCESSABLE_ENTITY, "malformed_file");
+    assert!(!error["message"].as_str().unwrap().contains("root:"), "{error}");
+    // Rows with more non-empty cells than the header name the line.
+    let (status, body) = t.publish("stable", "ragged.csv", "a,b\n1,2\n3,4\n5,6,7,8\n").await;
+    let error = assert_error(status, &body, StatusCode::UNPROCESSABLE_ENTITY, "malformed_file");
+    assert!(error["message"].as_str().unwrap().contains("line 4"), "{error}");
     // Empty file.
     let (status, body) = t.publish("stable", "empty.csv", Vec::new()).await;
     assert_error(status, &body, StatusCode::UNPROCESSABLE_ENTITY, "empty_file");

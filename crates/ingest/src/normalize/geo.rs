@@ -183,10 +183,13 @@ mod tests {
 
     #[test]
     fn axes_from_names() {
-        for name in ["tw97x", "TWD97X", "twd97_x", "X坐標", "x座標", "Longitude(經度)", "經度", "經度座標", "lng", "Xcod"] {
+        for name in
+            ["tw97x", "TWD97X", "twd97_x", "X坐標", "x座標", "Longitude(經度)", "經度", "經度座標", "lng", "Xcod"]
+        {
             assert_eq!(axis_of(name), Some(Axis::X), "{name}");
         }
-        for name in ["tw97y", "TWD97Y", "Y坐標", "Latitude(緯度)", "緯度", "緯度座標", "lat", "LATITUDE", "Ycod"] {
+        for name in ["tw97y", "TWD97Y", "Y坐標", "Latitude(緯度)", "緯度", "緯度座標", "lat", "LATITUDE", "Ycod"]
+        {
             assert_eq!(axis_of(name), Some(Axis::Y), "{name}");
         }
         for name in ["name", "地址", "totalcar", "TEXT", "y1997", "yx97"] {

@@ -129,11 +129,11 @@ pub(crate) fn clean<'a>(cell: &'a [u8], rules: &Rules, scratch: &'a mut Vec<u8>)
             c = t;
         }
     }
-    if rules.excel_guard {
-        if let Some(inner) = unguard(c) {
-            changed |= GUARDED;
-            c = inner;
-        }
+    if rules.excel_guard
+        && let Some(inner) = unguard(c)
+    {
+        changed |= GUARDED;
+        c = inner;
     }
     let fullwidth = rules.fullwidth && has_fullwidth_alnum(c);
     let padded = rules.trim && padded_short_name(c);
@@ -143,13 +143,15 @@ pub(crate) fn clean<'a>(cell: &'a [u8], rules: &Rules, scratch: &'a mut Vec<u8>)
     scratch.clear();
     let mut i = 0;
     while i < c.len() {
-        if fullwidth && c[i] == 0xEF && i + 2 < c.len() {
-            if let Some(ascii) = fullwidth_to_ascii(c[i + 1], c[i + 2]) {
-                scratch.push(ascii);
-                i += 3;
-                changed |= FULLWIDTH;
-                continue;
-            }
+        if fullwidth
+            && c[i] == 0xEF
+            && i + 2 < c.len()
+            && let Some(ascii) = fullwidth_to_ascii(c[i + 1], c[i + 2])
+        {
+            scratch.push(ascii);
+            i += 3;
+            changed |= FULLWIDTH;
+            continue;
         }
         if padded && c[i..].starts_with(IDEOGRAPHIC_SPACE) {
             i += 3;
@@ -199,7 +201,8 @@ fn unguard(c: &[u8]) -> Option<&[u8]> {
         return (!inner.contains(&b'"')).then_some(inner);
     }
     let rest = c.strip_prefix(b"'")?;
-    let starts_like_number = rest.first().is_some_and(|&b| b.is_ascii_digit() || matches!(b, b'+' | b'-' | b'.' | b'='));
+    let starts_like_number =
+        rest.first().is_some_and(|&b| b.is_ascii_digit() || matches!(b, b'+' | b'-' | b'.' | b'='));
     (starts_like_number && !rest.contains(&b'\'')).then_some(rest)
 }
 
@@ -272,7 +275,8 @@ pub(crate) struct Decorated {
 }
 
 /// Prefixes meaning New Taiwan dollars. `$` alone is how Taiwanese agencies write NT$ too.
-const CURRENCY_PREFIXES: &[&[u8]] = &[b"NT$", b"NTD", b"NT", b"$", "＄".as_bytes(), "新臺幣".as_bytes(), "新台幣".as_bytes()];
+const CURRENCY_PREFIXES: &[&[u8]] =
+    &[b"NT$", b"NTD", b"NT", b"$", "＄".as_bytes(), "新臺幣".as_bytes(), "新台幣".as_bytes()];
 const YUAN: &[u8] = "元".as_bytes();
 const FULLWIDTH_PERCENT: &[u8] = "％".as_bytes();
 
@@ -383,11 +387,88 @@ pub(crate) fn decorated_number(b: &[u8], rules: &Rules) -> Option<Decorated> {
 
 /// Units (after an optional magnitude prefix such as 千 or 萬) that a header's trailing parentheses may hold.
 const BASE_UNITS: &[&str] = &[
-    "元", "新臺幣元", "新台幣元", "人", "人次", "戶", "口", "件", "次", "輛", "台", "臺", "個", "家", "所", "張", "株",
-    "棟", "層", "床", "座", "艘", "頭", "隻", "箱", "包", "本", "冊", "筆", "公斤", "公克", "公噸", "噸", "公升",
-    "立方公尺", "平方公里", "平方公尺", "公頃", "公畝", "坪", "公里", "公尺", "公分", "公釐", "毫米", "度", "小時",
-    "分鐘", "分", "秒", "年", "月", "日", "天", "歲", "%", "％", "‰", "℃", "°C", "kg", "g", "t", "km", "m", "cm", "mm",
-    "km2", "km²", "m2", "m²", "m3", "m³", "ha", "kWh", "MW", "kW", "L", "ppm", "NTD", "NT$", "USD",
+    "元",
+    "新臺幣元",
+    "新台幣元",
+    "人",
+    "人次",
+    "戶",
+    "口",
+    "件",
+    "次",
+    "輛",
+    "台",
+    "臺",
+    "個",
+    "家",
+    "所",
+    "張",
+    "株",
+    "棟",
+    "層",
+    "床",
+    "座",
+    "艘",
+    "頭",
+    "隻",
+    "箱",
+    "包",
+    "本",
+    "冊",
+    "筆",
+    "公斤",
+    "公克",
+    "公噸",
+    "噸",
+    "公升",
+    "立方公尺",
+    "平方公里",
+    "平方公尺",
+    "公頃",
+    "公畝",
+    "坪",
+    "公里",
+    "公尺",
+    "公分",
+    "公釐",
+    "毫米",
+    "度",
+    "小時",
+    "分鐘",
+    "分",
+    "秒",
+    "年",
+    "月",
+    "日",
+    "天",
+    "歲",
+    "%",
+    "％",
+    "‰",
+    "℃",
+    "°C",
+    "kg",
+    "g",
+    "t",
+    "km",
+    "m",
+    "cm",
+    "mm",
+    "km2",
+    "km²",
+    "m2",
+    "m²",
+    "m3",
+    "m³",
+    "ha",
+    "kWh",
+    "MW",
+    "kW",
+    "L",
+    "ppm",
+    "NTD",
+    "NT$",
+    "USD",
 ];
 const UNIT_MAGNITUDES: &[&str] = &["千", "萬", "十萬", "百萬", "千萬", "億", "十億", "百"];
 
@@ -477,7 +558,11 @@ mod tests {
         assert_eq!(cleaned("北\u{3000}區"), ("北區".into(), TRIMMED));
         assert_eq!(cleaned("東\u{3000}區\u{3000}"), ("東區".into(), TRIMMED));
         assert_eq!(cleaned("中西區"), ("中西區".into(), 0));
-        assert_eq!(cleaned("臺南市\u{3000}北區\u{3000}公園路"), ("臺南市\u{3000}北區\u{3000}公園路".into(), 0), "long text keeps it");
+        assert_eq!(
+            cleaned("臺南市\u{3000}北區\u{3000}公園路"),
+            ("臺南市\u{3000}北區\u{3000}公園路".into(), 0),
+            "long text keeps it"
+        );
         assert_eq!(cleaned("A\u{3000}B"), ("A\u{3000}B".into(), 0), "ASCII names are not padded that way");
     }
 
@@ -543,9 +628,25 @@ mod tests {
         assert_eq!(number("47.12%"), Some((None, Some(47.12), PERCENT)));
         assert_eq!(number("100％"), Some((Some(100), Some(100.0), PERCENT)));
         // Not numbers with decorations.
-        for s in ["1234", "1.5", "1,23", "12,3456", ",123", "1,,234", "1,234.", "01,234", "1,234,56", "3,400元/月",
-            "$%5", "5%元", "$", "%", "1.2.3", "1,5", "NT$"]
-        {
+        for s in [
+            "1234",
+            "1.5",
+            "1,23",
+            "12,3456",
+            ",123",
+            "1,,234",
+            "1,234.",
+            "01,234",
+            "1,234,56",
+            "3,400元/月",
+            "$%5",
+            "5%元",
+            "$",
+            "%",
+            "1.2.3",
+            "1,5",
+            "NT$",
+        ] {
             assert_eq!(number(s), None, "{s}");
         }
         let no_thousands = Rules { thousands: false, ..Rules::default() };
@@ -559,9 +660,20 @@ mod tests {
         assert_eq!(header_unit("人口數(人)").as_deref(), Some("人"));
         assert_eq!(header_unit("預算數(單位：新臺幣千元)").as_deref(), Some("新臺幣千元"));
         assert_eq!(header_unit("比率(%)").as_deref(), Some("%"));
-        for name in ["Latitude(緯度)", "刑警(V8)", "警員\n(安全維護)", "有效票數A（A＝1＋2＋…＋N）", "(人)", "人口數"] {
+        for name in ["Latitude(緯度)", "刑警(V8)", "警員\n(安全維護)", "有效票數A（A＝1＋2＋…＋N）", "(人)", "人口數"]
+        {
             assert_eq!(header_unit(name), None, "{name}");
         }
+    }
+
+    #[test]
+    fn every_rule_of_the_pipeline_list_can_be_switched_off() {
+        for (name, _) in tapwater_types::NORMALIZER_RULES {
+            let mut pipeline = Pipeline::default();
+            pipeline.normalizers.insert(name.to_string(), false);
+            assert_ne!(Rules::from_pipeline(&pipeline), Rules::default(), "{name} switches nothing off");
+        }
+        assert_eq!(tapwater_types::NORMALIZER_RULES.len(), 14, "a new rule needs a switch in Rules");
     }
 
     #[test]

@@ -190,7 +190,10 @@ mod tests {
         let mut out = Vec::new();
         let err = reader.read_to_end(&mut out).unwrap_err();
         let ours = err.downcast::<IngestError>().unwrap();
-        assert!(matches!(ours, IngestError::Malformed { line: 3, kind: MalformedKind::LineTooLong { .. }, .. }), "{ours:?}");
+        assert!(
+            matches!(ours, IngestError::Malformed { line: 3, kind: MalformedKind::LineTooLong { .. }, .. }),
+            "{ours:?}"
+        );
         // Lines under the limit pass, whatever the total size.
         let text = ("x".repeat(900) + "\n").repeat(100);
         let mut reader = LineLimit::new(text.as_bytes(), 1000);

@@ -40,11 +40,6 @@ impl<'a> Row<'a> {
         Row { data, spans, line, width }
     }
 
-    /// The same row, reporting `width` known columns.
-    pub(crate) fn with_width(self, width: usize) -> Self {
-        Row { width, ..self }
-    }
-
     /// How many cells the row holds (a grid row may be shorter or longer than the header).
     pub(crate) fn len(&self) -> usize {
         self.spans.len()
