@@ -1072,7 +1072,7 @@ mod real_files {
         let invalid = t.log("成立核准日期", "invalid_date");
         assert_eq!(
             (invalid.count, invalid.examples[0].before.as_str(), invalid.examples[0].row),
-            (1, "086/08/00", Some(108))
+            (1, "086/08/00", Some(109))
         );
         let roc = t.log("成立核准日期", "roc_date");
         assert_eq!(roc.count, 2919 - 15);

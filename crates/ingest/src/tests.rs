@@ -294,6 +294,14 @@ fn a_row_with_too_many_cells_names_its_line() {
 }
 
 #[test]
+fn crlf_files_name_the_right_line() {
+    let err = ingest_bytes(b"a,b\r\n1,2\r\n\"x\r\ny\",3\r\n4,5,6\r\n").err().unwrap();
+    assert!(matches!(err, IngestError::Malformed { line: 5, .. }), "{err:?}");
+    let err = ingest_bytes(b"a,b\n1,2\n\"x\ny\",3\n4,5,6\n").err().unwrap();
+    assert!(matches!(err, IngestError::Malformed { line: 5, .. }), "{err:?}");
+}
+
+#[test]
 fn quoted_delimiters_quotes_and_line_ends_stay_in_their_cell() {
     let csv = "\"警員\n(安全維護)\",note\r\n1,\"a, \"\"b\"\"\r\nc\"\n2,plain\r3,last";
     let t = ingest(csv);

@@ -27,6 +27,8 @@ pub(crate) struct CsvSource {
     spans: Vec<(usize, usize)>,
     check_utf8: bool,
     max_columns: usize,
+    /// Lines end with CRLF (see `next_row`).
+    crlf: bool,
     decode_log: Arc<Mutex<DecodeLog>>,
     /// Bytes of the file per byte of decoded text, to report progress in file bytes (UTF-16 is 2 → ~1.5).
     file_bytes: u64,
@@ -41,7 +43,13 @@ impl CsvSource {
         options: &OpenOptions<'_>,
     ) -> Result<Self, IngestError> {
         let (text, decode_log) = decode::open_sniffed(path, sniffed, options.eudc)?;
-        let text: Box<dyn Read + Send> = Box::new(LineLimit::new(text, MAX_LINE_BYTES));
+        let mut text = std::io::BufReader::with_capacity(256 * 1024, LineLimit::new(text, MAX_LINE_BYTES));
+        let crlf = {
+            use std::io::BufRead;
+            let head = text.fill_buf()?;
+            memchr::memchr(b'\n', head).is_some_and(|i| i > 0 && head[i - 1] == b'\r')
+        };
+        let text: Box<dyn Read + Send> = Box::new(text);
         let reader = csv::ReaderBuilder::new()
             .has_headers(false) // the header is found by `shape`, among title rows
             .flexible(true) // short and long rows are handled by `shape`, with the line number
@@ -59,6 +67,7 @@ impl CsvSource {
             spans: Vec::new(),
             check_utf8: options.check_utf8,
             max_columns: options.max_columns,
+            crlf,
             decode_log,
             file_bytes: std::fs::metadata(path)?.len(),
             decoded_ratio,
@@ -94,7 +103,14 @@ impl GridSource for CsvSource {
         if !self.reader.read_byte_record(&mut self.record).map_err(csv_error)? {
             return Ok(None);
         }
-        let line = self.record.position().map_or(0, |p| p.line());
+        let line = match self.record.position() {
+            // The csv crate ends a record at the `\r` of a CRLF and counts the `\n` only when the next record has
+            // begun, so every record after the first reports the line before its own. The first line's ending says
+            // which kind of file this is (a file mixing both is rare; its lines after a bare LF read one low).
+            Some(p) if self.crlf && p.byte() > 0 => p.line() + 1,
+            Some(p) => p.line(),
+            None => 0,
+        };
         let cells = self.record.len();
         if cells > self.max_columns {
             return Err(IngestError::TooManyColumns { count: cells, max: self.max_columns });
