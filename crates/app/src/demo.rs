@@ -79,7 +79,7 @@ impl Tapwater {
                 frequency: Some(demo.frequency.to_string()),
                 tags: demo.tags.iter().map(|t| t.to_string()).collect(),
             };
-            let options = PublishOptions { create_if_missing: Some(input), update: None };
+            let options = PublishOptions { create_if_missing: Some(input), ..PublishOptions::default() };
             self.publish_version(actor, demo.slug, upload, options, Arc::new(|_| {})).await?;
             published.push(demo.slug.to_string());
         }

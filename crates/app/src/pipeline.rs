@@ -15,7 +15,8 @@ use serde::Serialize;
 use tapwater_ingest::{ColumnProposal, FileReport, IngestOptions, InputFile};
 use tapwater_query::encode::{OutputFormat, PageMeta, RowSet, encode_page};
 use tapwater_types::{
-    Actor, NORMALIZER_RULES, Pipeline, PipelineRevision, SourceFile, TableSchema, TransformEntry, TransformLog,
+    Actor, NORMALIZER_RULES, Pipeline, PipelineRevision, SHAPE_RULES, SourceFile, TableSchema, TransformEntry,
+    TransformLog,
 };
 
 use crate::access::{Action, authorize};
@@ -149,8 +150,8 @@ fn invalid(key: &str, message: String, message_zh: String) -> AppError {
 /// character, renames and other names are not empty, `header_rows` is 0–2.
 pub fn validate_pipeline(pipeline: &Pipeline) -> Result<(), AppError> {
     for name in pipeline.normalizers.keys() {
-        if !NORMALIZER_RULES.iter().any(|(rule, _)| rule == name) {
-            let known: Vec<&str> = NORMALIZER_RULES.iter().map(|(rule, _)| *rule).collect();
+        if !NORMALIZER_RULES.iter().chain(SHAPE_RULES).any(|(rule, _)| rule == name) {
+            let known: Vec<&str> = NORMALIZER_RULES.iter().chain(SHAPE_RULES).map(|(rule, _)| *rule).collect();
             return Err(invalid(
                 &format!("normalizers.{name}"),
                 format!("There is no normalizer \"{name}\"; the rules are: {}.", known.join(", ")),

@@ -61,6 +61,9 @@ pub struct PublishOptions {
     pub create_if_missing: Option<DatasetInput>,
     /// Update the dataset's metadata in the same operation.
     pub update: Option<DatasetPatch>,
+    /// The file is a table made by a program (a database query): exactly one header row, and no title, footnote,
+    /// total or grouped rows to look for — a NULL stays NULL ([`tapwater_types::exact_table_pipeline`]).
+    pub exact_table: bool,
 }
 
 /// The files of a publish and how they become a version.
@@ -231,6 +234,7 @@ impl Tapwater {
                 None => return Err(AppError::DatasetNotFound { slug: slug.to_string() }),
             }
         }
+        let exact_table = options.exact_table;
         if let Some(patch) = options.update {
             self.update_dataset(actor, slug, patch).await?;
         }
@@ -255,7 +259,10 @@ impl Tapwater {
             uploads: &input.uploads,
             carried,
             pipeline_revision: revision.as_ref().map(|r| r.revision),
-            pipeline: revision.map(|r| r.pipeline).unwrap_or_default(),
+            pipeline: {
+                let pipeline = revision.map(|r| r.pipeline).unwrap_or_default();
+                if exact_table { tapwater_types::exact_table_pipeline(pipeline) } else { pipeline }
+            },
         };
         let result = self.write_and_commit(actor, &parsed, &version_id, plan, progress).await;
         if result.is_err() {

@@ -678,6 +678,7 @@ impl Tapwater {
         path: &Path,
         sha256: &str,
         bytes: u64,
+        exact_table: bool,
         progress: &RunProgressFn,
     ) -> Result<(RunStatus, Option<i64>), AppError> {
         let current = self.inner.catalog.current_version(slug).await?;
@@ -691,7 +692,13 @@ impl Tapwater {
         let upload = self.stage_local_file(path, publish_progress.clone()).await?;
         debug_assert_eq!(upload.bytes, bytes);
         let version = self
-            .publish_version(&Actor::System, slug.as_str(), upload, PublishOptions::default(), publish_progress)
+            .publish_version(
+                &Actor::System,
+                slug.as_str(),
+                upload,
+                PublishOptions { exact_table, ..PublishOptions::default() },
+                publish_progress,
+            )
             .await?;
         Ok((RunStatus::NewVersion, Some(version.seq)))
     }
@@ -810,7 +817,7 @@ impl Tapwater {
                 error: None,
             },
             Fetched::Body { path, sha256, bytes, status, etag, last_modified } => {
-                let result = self.publish_fetched(&source.dataset, &path, &sha256, bytes, progress).await;
+                let result = self.publish_fetched(&source.dataset, &path, &sha256, bytes, false, progress).await;
                 match result {
                     Ok((run_status, version)) => {
                         if let Err(err) = self
@@ -1178,7 +1185,8 @@ impl Tapwater {
             Ok(Err(err)) => return Ended::failed(err.into(), attempt),
             Err(err) => return Ended::failed(AppError::Internal(err.to_string()), attempt),
         };
-        match self.publish_fetched(&source.dataset, &path, &sha256, bytes, progress).await {
+        // A query's result is an exact table: no title rows to find, and a NULL must not be filled from above.
+        match self.publish_fetched(&source.dataset, &path, &sha256, bytes, true, progress).await {
             Ok((status, version)) => {
                 Ended { status, http_status: None, bytes: Some(bytes), version, attempts: attempt, error: None }
             }

@@ -255,6 +255,7 @@ async fn publish_one(
             frequency: args.frequency.clone(),
             tags: (!args.tags.is_empty()).then(|| args.tags.clone()),
         }),
+        ..PublishOptions::default()
     };
     let input = PublishInput { uploads, mode, pipeline };
     let result = app.publish(&Actor::System, slug, input, options, progress).await;

@@ -488,11 +488,15 @@ pub(crate) fn open_table(
     Ok(match source::open(&prepared.path, &prepared.sniffed, open_options)? {
         Opened::Records(records) => records,
         Opened::Grid(grid) => {
+            let on = |rule: &str| options.pipeline.normalizers.get(rule).copied().unwrap_or(true);
             let shape_options = shape::ShapeOptions {
                 header_rows: options.pipeline.header_rows,
                 skip_rows: options.pipeline.skip_rows,
                 max_columns: options.max_columns,
                 known_columns,
+                fill_down: on("fill_down"),
+                total_rows: on("total_row"),
+                footnote_rows: on("footnote_row"),
             };
             Box::new(shape::ShapedSource::new(grid, &shape_options)?)
         }

@@ -74,7 +74,7 @@ const TITLE_MIN_CHARS: usize = 16;
 const NOTE_MIN_CHARS: usize = 40;
 
 /// What the pipeline says about a grid's shape.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub(crate) struct ShapeOptions<'a> {
     /// Header rows below the title rows: `Some(0)` for none, `None` to detect.
     pub header_rows: Option<u8>,
@@ -83,6 +83,25 @@ pub(crate) struct ShapeOptions<'a> {
     pub max_columns: usize,
     /// On the conversion pass: the headers the inference pass found; a grid that now gives others has changed.
     pub known_columns: Option<&'a [String]>,
+    /// Row rules the pipeline may switch off (see [`tapwater_types::SHAPE_RULES`]); all on by default. A table made
+    /// by a program (a database query) has no footnotes, totals or grouped cells, and a NULL must stay NULL.
+    pub fill_down: bool,
+    pub total_rows: bool,
+    pub footnote_rows: bool,
+}
+
+impl Default for ShapeOptions<'_> {
+    fn default() -> Self {
+        ShapeOptions {
+            header_rows: None,
+            skip_rows: None,
+            max_columns: 2_000,
+            known_columns: None,
+            fill_down: true,
+            total_rows: true,
+            footnote_rows: true,
+        }
+    }
 }
 
 /// A grid read as a table: [`RecordSource`] over the data rows.
@@ -108,6 +127,7 @@ pub(crate) struct ShapedSource {
     titles: Vec<String>,
     fill: Vec<FillColumn>,
     footnotes: bool,
+    total_rows: bool,
     in_notes: bool,
     logging: bool,
     log: Vec<TransformEntry>,
@@ -293,11 +313,14 @@ impl ShapedSource {
         }
         aliases.resize(width, Vec::new());
 
-        let footnotes = width >= 2 && !is_notes_column(names.names().first().map_or("", String::as_str));
-        let fill = fill_down_columns(&data_rows, width, &layout.header_rows, &layout.titles)
-            .into_iter()
-            .map(|index| FillColumn { index, value: Vec::new() })
-            .collect::<Vec<_>>();
+        let footnotes =
+            options.footnote_rows && width >= 2 && !is_notes_column(names.names().first().map_or("", String::as_str));
+        let fill_columns = if options.fill_down {
+            fill_down_columns(&data_rows, width, &layout.header_rows, &layout.titles)
+        } else {
+            Vec::new()
+        };
+        let fill = fill_columns.into_iter().map(|index| FillColumn { index, value: Vec::new() }).collect::<Vec<_>>();
         for f in &fill {
             let name = &names.names()[f.index];
             entry(
@@ -327,6 +350,7 @@ impl ShapedSource {
             titles: layout.titles,
             fill,
             footnotes,
+            total_rows: options.total_rows,
             in_notes: false,
             logging,
             log,
@@ -406,7 +430,7 @@ impl ShapedSource {
         }
 
         // A total row: its label is the first filled cell, in one of the first two columns.
-        if first_filled.is_some_and(|i| i <= 1 && is_total_label(self.cell(i))) {
+        if self.total_rows && first_filled.is_some_and(|i| i <= 1 && is_total_label(self.cell(i))) {
             self.note("total_row", None, line, None);
             return Ok(false);
         }

@@ -22,7 +22,8 @@ pub use field::{ColumnStats, Field, FieldType, TableSchema};
 pub use lang::Lang;
 pub use license::{DEFAULT_LICENSE, LICENSES, License, license_by_id};
 pub use pipeline::{
-    NORMALIZER_RULES, Pipeline, PublishMode, TRANSFORM_EXAMPLES, TransformEntry, TransformExample, TransformLog,
+    NORMALIZER_RULES, Pipeline, PublishMode, SHAPE_RULES, TRANSFORM_EXAMPLES, TransformEntry, TransformExample,
+    TransformLog, exact_table_pipeline,
 };
 pub use slug::{InvalidSlug, Slug};
 pub use source::{

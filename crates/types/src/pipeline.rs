@@ -60,7 +60,8 @@ pub struct Pipeline {
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     #[schema(value_type = BTreeMap<String, String>)]
     pub types: BTreeMap<String, FieldType>,
-    /// Normalizer rules switched on or off by name (see [`NORMALIZER_RULES`]); a rule not named here is on.
+    /// Normalizer and shape rules switched on or off by name (see [`NORMALIZER_RULES`] and [`SHAPE_RULES`]); a rule
+    /// not named here is on.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub normalizers: BTreeMap<String, bool>,
     /// Extra missing-value markers, read as null in typed columns.
@@ -110,6 +111,25 @@ pub const NORMALIZER_RULES: &[(&str, &str)] = &[
     ("twd97", "TWD97 TM2 coordinates gain WGS84 longitude/latitude columns beside them"),
     ("header_unit", "units in headers kept as field metadata: 金額(千元) → unit 千元"),
 ];
+
+/// The table-shape rules a pipeline can switch off by name (in `normalizers`), as they appear in the transform log.
+/// Header detection cannot be switched off; `header_rows` and `skip_rows` fix it instead.
+pub const SHAPE_RULES: &[(&str, &str)] = &[
+    ("fill_down", "a leading key column written once per group of rows is filled down on the group's other rows"),
+    ("total_row", "total rows (總計, 合計, 小計 …) are kept out of the data"),
+    ("footnote_row", "rows holding one note (資料來源, 註, 說明 …) below the data are dropped"),
+];
+
+/// The pipeline switches a database query's table needs: it has exactly one header row and no title, footnote,
+/// total or grouped rows, and a NULL is a NULL (not a cell to fill from the row above).
+pub fn exact_table_pipeline(mut pipeline: Pipeline) -> Pipeline {
+    pipeline.header_rows = Some(1);
+    pipeline.skip_rows = Some(0);
+    for (rule, _) in SHAPE_RULES {
+        pipeline.normalizers.insert((*rule).to_string(), false);
+    }
+    pipeline
+}
 
 /// How a new file becomes a version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]

@@ -643,6 +643,8 @@ async fn sql_source_on_postgresql_publishes_the_query_and_never_shows_the_passwo
     assert_eq!((&second["beds"], second["open_now"].as_bool()), (&Value::Null, Some(false)), "NULL → empty → null");
     let third = &rows["rows"][2];
     assert_eq!((third["區域"].as_str(), &third["opened"], &third["fee"]), (Some("鳳山區"), &Value::Null, &Value::Null));
+    // A query's NULL stays NULL: no fill-down from the row above, as a grouped spreadsheet column would get.
+    assert_eq!(third["name"], Value::Null);
 
     // Same data: unchanged by hash, no version 2.
     let (job, text) = run_and_wait("/api/v1/datasets/clinics/source/run").await;
