@@ -353,7 +353,13 @@ impl Tapwater {
             .await?
             .ok_or_else(|| AppError::SourceNotFound { slug: slug.to_string() })?;
         let last = self.inner.catalog.source_runs(&parsed, 1).await?.into_iter().next();
-        Ok(view_of(record, last))
+        let mut view = view_of(record, last);
+        if authorize(actor, Action::ConfigureSource(slug)).is_err() {
+            // Anyone may see that a dataset is fed from a database and when it runs; the database's address, user
+            // and query are internal to the agency, even with the password hidden.
+            view.sql = None;
+        }
+        Ok(view)
     }
 
     /// Sets (or replaces) the source of a dataset. Validates the URL, connection form, query and schedule; does not
@@ -369,7 +375,13 @@ impl Tapwater {
         let record = self.inner.catalog.put_source(&parsed, &spec, next).await?;
         tracing::info!(dataset = %slug, kind = spec.kind.as_str(), schedule = ?spec.schedule, "source set");
         let last = self.inner.catalog.source_runs(&parsed, 1).await?.into_iter().next();
-        Ok(view_of(record, last))
+        let mut view = view_of(record, last);
+        if authorize(actor, Action::ConfigureSource(slug)).is_err() {
+            // Anyone may see that a dataset is fed from a database and when it runs; the database's address, user
+            // and query are internal to the agency, even with the password hidden.
+            view.sql = None;
+        }
+        Ok(view)
     }
 
     /// Removes the source of a dataset (its past runs stay). `source_not_found` if it had none.

@@ -606,6 +606,21 @@ async fn sql_source_on_postgresql_publishes_the_query_and_never_shows_the_passwo
     let shown = body["sql"]["connection"].as_str().unwrap();
     assert!(shown.contains(":***@"), "{shown}");
     assert_eq!(body["sql"]["query"], query);
+    // Without the admin token, the public sees that the dataset comes from a database, not which or how.
+    let public: Value =
+        t.client.get(format!("{base}/api/v1/datasets/clinics/source")).send().await.unwrap().json().await.unwrap();
+    assert_eq!((&public["kind"], &public["sql"]), (&json!("sql"), &Value::Null), "{public}");
+    let with_token: Value = t
+        .client
+        .get(format!("{base}/api/v1/datasets/clinics/source"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(with_token["sql"]["query"], query);
 
     let run_and_wait = |path: &'static str| {
         let (client, base) = (t.client.clone(), base.clone());
