@@ -212,9 +212,24 @@ pub fn arrow_type(t: FieldType) -> DataType {
 /// The Arrow schema of a table: field names exactly as published, every field nullable.
 pub fn arrow_schema(schema: &TableSchema) -> SchemaRef {
     Arc::new(Schema::new(
-        schema.fields.iter().map(|f| ArrowField::new(&f.name, arrow_type(f.field_type), true)).collect::<Vec<_>>(),
+        schema
+            .fields
+            .iter()
+            .map(|f| {
+                let field = ArrowField::new(&f.name, arrow_type(f.field_type), true);
+                match &f.role {
+                    // Readers of the Arrow schema (the GeoJSON encoder) learn which columns are coordinates by
+                    // their values, not only by their names.
+                    Some(role) => field.with_metadata([(ROLE_METADATA_KEY.to_string(), role.clone())].into()),
+                    None => field,
+                }
+            })
+            .collect::<Vec<_>>(),
     ))
 }
+
+/// The Arrow field metadata key holding a column's [`tapwater_types::Field::role`] (`longitude`, `latitude` …).
+pub const ROLE_METADATA_KEY: &str = "tapwater.role";
 
 /// Reads the file at `path` twice: pass 1 infers each column's type over EVERY row; pass 2 converts to typed Arrow
 /// batches and writes Parquet to `out`. Memory stays bounded whatever the file size (no whole-file buffering).

@@ -8,5 +8,6 @@ mod pipeline;
 mod publish;
 mod query;
 mod reads;
+mod real_files;
 mod sources;
 mod support;

@@ -108,6 +108,19 @@ pub fn geo_columns(schema: &Schema) -> Option<(usize, usize)> {
         let exact = (0..normalized.len()).find(|&i| numeric(i) && names.contains(&normalized[i].as_str()));
         exact.or_else(|| (0..normalized.len()).find(|&i| numeric(i) && normalized[i].contains(word)))
     };
+    // Columns ingestion recognised by their values come first: it also knows when `X` holds latitudes.
+    let by_role = |role: &str| {
+        schema
+            .fields()
+            .iter()
+            .position(|f| f.metadata().get(tapwater_ingest::ROLE_METADATA_KEY).map(String::as_str) == Some(role))
+    };
+    if let (Some(lon), Some(lat)) = (by_role("longitude"), by_role("latitude"))
+        && numeric(lon)
+        && numeric(lat)
+    {
+        return Some((lon, lat));
+    }
     Some((find(LON_NAMES, "經度")?, find(LAT_NAMES, "緯度")?))
 }
 
