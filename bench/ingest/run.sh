@@ -38,51 +38,49 @@ fi
 cargo build -q --release -p tapwater-ingest --example ingest_bench
 BIN=${CARGO_TARGET_DIR:-target}/release/examples/ingest_bench
 
-# Runs a command, prints its stdout and keeps its peak RSS (KiB) in $RSS.
+# Runs a command; its stdout goes to $WORK/NAME.out and its peak RSS (KiB) to $WORK/NAME.rss.
 measure() {
-  local err; err=$(mktemp)
-  /usr/bin/time -f "%M" -o "$err.rss" "$@" > "$err.out"
-  RSS=$(tail -1 "$err.rss"); cat "$err.out"; rm -f "$err" "$err.rss" "$err.out"
+  local name=$1; shift
+  /usr/bin/time -f "%M" -o "$WORK/$name.rss" "$@" > "$WORK/$name.out"
+  cat "$WORK/$name.out"
 }
 
 echo "== pandas (Big5 CSV, $ROWS rows)"
-PANDAS_OUT=$(measure "$PY" bench/ingest/pandas_clean.py "$BIG5" "$WORK/pandas.parquet"); PANDAS_RSS=$RSS
-echo "$PANDAS_OUT"
+measure pandas "$PY" bench/ingest/pandas_clean.py "$BIG5" "$WORK/pandas.parquet"
 echo "== tapwater (Big5 CSV)"
-TW_BIG5=$(measure "$BIN" "$BIG5" "$WORK/tapwater.parquet"); TW_BIG5_RSS=$RSS
-echo "$TW_BIG5"
+measure tw_big5 "$BIN" "$BIG5" "$WORK/tapwater.parquet"
 echo "== same values?"
-SAME=$("$PY" bench/ingest/compare.py "$WORK/tapwater.parquet" "$WORK/pandas.parquet" || true)
-echo "$SAME"
+"$PY" bench/ingest/compare.py "$WORK/tapwater.parquet" "$WORK/pandas.parquet" > "$WORK/same.out" || true
+cat "$WORK/same.out"
 echo "== tapwater (UTF-8 CSV)"
-TW_UTF8=$(measure "$BIN" "$UTF8" "$WORK/tapwater_utf8.parquet"); TW_UTF8_RSS=$RSS
-echo "$TW_UTF8"
+measure tw_utf8 "$BIN" "$UTF8" "$WORK/tapwater_utf8.parquet"
 echo "== tapwater (XLSX, $XLSX_ROWS rows)"
-TW_XLSX=$(measure "$BIN" "$XLSX" "$WORK/tapwater_xlsx.parquet"); TW_XLSX_RSS=$RSS
-echo "$TW_XLSX"
+measure tw_xlsx "$BIN" "$XLSX" "$WORK/tapwater_xlsx.parquet"
 
 OUT="bench/results/ingest-$(date -u +%Y%m%d-%H%M%S).json"
-"$PY" - "$OUT" <<PYEOF
+"$PY" - "$OUT" "$WORK" "$ROWS" <<'PYEOF'
 import json, re, sys
-pandas_line = """$PANDAS_OUT"""
+out, work, rows = sys.argv[1], sys.argv[2], int(sys.argv[3])
+read = lambda name: open(f"{work}/{name}.out").read().strip()
+rss = lambda name: int(open(f"{work}/{name}.rss").read().split()[-1]) / 1024
+pandas_line = read("pandas")
 m = re.search(r"([0-9.]+) MB/s", pandas_line)
 pandas_mbs = float(m.group(1)) if m else None
-big5 = json.loads("""$TW_BIG5""")
-utf8 = json.loads("""$TW_UTF8""")
-xlsx = json.loads("""$TW_XLSX""")
-same = json.loads("""$SAME""") if """$SAME""".strip() else {"same": False}
+big5, utf8, xlsx = (json.loads(read(n)) for n in ("tw_big5", "tw_utf8", "tw_xlsx"))
+same_text = read("same")
+same = json.loads(same_text) if same_text else {"same": False}
 result = {
-    "rows": $ROWS,
-    "pandas": {"line": pandas_line.strip(), "mb_per_s": pandas_mbs, "peak_rss_mib": $PANDAS_RSS / 1024},
-    "tapwater_big5": {**big5, "peak_rss_mib": $TW_BIG5_RSS / 1024},
-    "tapwater_utf8": {**utf8, "peak_rss_mib": $TW_UTF8_RSS / 1024},
-    "tapwater_xlsx": {**xlsx, "peak_rss_mib": $TW_XLSX_RSS / 1024},
+    "rows": rows,
+    "pandas": {"line": pandas_line, "mb_per_s": pandas_mbs, "peak_rss_mib": rss("pandas")},
+    "tapwater_big5": {**big5, "peak_rss_mib": rss("tw_big5")},
+    "tapwater_utf8": {**utf8, "peak_rss_mib": rss("tw_utf8")},
+    "tapwater_xlsx": {**xlsx, "peak_rss_mib": rss("tw_xlsx")},
     "ratio_big5_to_pandas": big5["mb_per_s"] / pandas_mbs if pandas_mbs else None,
     "same_values": same,
 }
-json.dump(result, open(sys.argv[1], "w"), ensure_ascii=False, indent=1)
+json.dump(result, open(out, "w"), ensure_ascii=False, indent=1)
 print(f"tapwater Big5 {big5['mb_per_s']:.1f} MB/s vs pandas {pandas_mbs:.1f} MB/s = {result['ratio_big5_to_pandas']:.1f}x;"
       f" UTF-8 {utf8['mb_per_s']:.1f} MB/s; XLSX {xlsx['rows_per_s']:.0f} rows/s; same values: {same.get('same')};"
       f" peak RSS tapwater {result['tapwater_big5']['peak_rss_mib']:.0f} MiB, pandas {result['pandas']['peak_rss_mib']:.0f} MiB")
-print("written", sys.argv[1])
+print("written", out)
 PYEOF

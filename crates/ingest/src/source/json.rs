@@ -35,6 +35,18 @@ use crate::{IngestError, MalformedKind, TextEncoding};
 
 /// How deep in nested objects an envelope's records array is looked for.
 const MAX_ENVELOPE_DEPTH: u32 = 4;
+/// The largest single record (array element or NDJSON line) read: records are copied whole into a buffer, so a
+/// file that is one giant value would otherwise take its size in memory.
+const MAX_RECORD_BYTES: u64 = 64 << 20;
+
+fn record_too_large(line: u64) -> IngestError {
+    IngestError::malformed(
+        line,
+        None,
+        MalformedKind::LineTooLong { max_bytes: MAX_RECORD_BYTES },
+        format!("a JSON record is larger than {} MiB", MAX_RECORD_BYTES >> 20),
+    )
+}
 /// Keys whose array of objects describes the table (columns, links, messages) rather than holds it.
 const METADATA_KEYS: &[&str] = &["fields", "columns", "schema", "_links", "links", "errors", "warnings", "messages"];
 const READ_BUFFER: usize = 256 * 1024;
@@ -407,6 +419,9 @@ impl Scanner {
             self.line += newlines(chunk);
             if let Some(out) = out.as_deref_mut() {
                 out.extend_from_slice(chunk);
+                if out.len() as u64 > MAX_RECORD_BYTES {
+                    return Err(record_too_large(self.line));
+                }
             }
             self.pos += i as u64;
             self.reader.consume(i);
@@ -792,7 +807,10 @@ impl RecordSource for NdjsonSource {
     fn next_row(&mut self) -> Result<Option<Row<'_>>, IngestError> {
         loop {
             self.buffer.clear();
-            let n = self.reader.read_until(b'\n', &mut self.buffer)?;
+            let n = (&mut self.reader).take(MAX_RECORD_BYTES + 1).read_until(b'\n', &mut self.buffer)?;
+            if n as u64 > MAX_RECORD_BYTES {
+                return Err(record_too_large(self.line + 1));
+            }
             if n == 0 {
                 return Ok(None);
             }
