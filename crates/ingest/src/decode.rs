@@ -56,7 +56,6 @@ pub(crate) fn open_text(
 }
 
 /// [`open_text`] for a sniffed file: the `decode` entry also gives the detection's confidence.
-#[allow(dead_code)] // the readers move to it as they are wired up (see the module doc of `source`)
 pub(crate) fn open_sniffed(
     path: &Path,
     sniffed: &Sniffed,

@@ -1,24 +1,26 @@
-//! Turns a published file into a typed table: sniffing, reading, whole-column type inference, Parquet.
+//! Turns a published file — as agencies really publish them — into a clean typed table, and says what it changed.
 //!
 //! ```text
-//! bytes → sniff (format, encoding, delimiter) → reader (rows of text cells)
-//!       → pass 1: every cell narrows its column's possible types → schema
-//!       → pass 2: cells → typed Arrow batches → Parquet (+ column statistics)
+//! bytes → sniff (format, encoding + confidence)         sniff.rs, decode.rs (Big5/CP950 + EUDC, UTF-16)
+//!       → reader: a grid of raw rows, or records        source/: csv, sheet (XLSX/XLS/ODS), html, json, xml; archive.rs (ZIP)
+//!       → shape: title/header/footnote/total rows      shape.rs (grids only)
+//!       → chain: several files, renames, source column  chain.rs
+//!       → pass 1: a reading per column over EVERY row   infer.rs, normalize/ (ROC dates, full-width, units, TWD97 …)
+//!       → pass 2: normalise, type, Parquet + statistics convert.rs, with the transform log
 //! ```
 //!
-//! [`sniff`] looks at the first 64 KiB and decides the real format from the bytes, never from a file name.
-//! [`ingest_file`] reads the file twice with bounded memory (one batch of rows and one Parquet row group at a time,
-//! whatever the file size): the first pass infers each column's type over **every** row, so a late `N/A` makes a
-//! column text instead of failing the load, the second converts and writes Parquet with statistics and a page index.
-//! The `parse_*` functions are the exact rules a cell is typed by, shared with the query crate so that filter values
-//! are read like cells.
+//! [`sniff`] looks at the first 64 KiB and decides the real format and encoding from the bytes, never from a file
+//! name (a name that disagrees is logged as `format_mismatch`). [`ingest_files`] reads the files twice with bounded
+//! memory (one batch of rows and one Parquet row group at a time, whatever the size; spreadsheets and HTML pages are
+//! read into memory up to documented caps): the first pass picks each column's type and rule over **every** row, so
+//! a late `N/A` is a logged null instead of a failed load; the second converts, writes Parquet with statistics and a
+//! page index, and records each changed cell in the [`TransformLog`] (rule, column, count, examples). The dataset's
+//! [`Pipeline`] (table choice, header rows, renames, forced types, rules switched off, sentinels, code lists, EUDC
+//! characters) steers both. [`check_files`] does the same without writing. The `parse_*` functions are the rules a
+//! cell is typed by, shared with the query crate so that filter values are read like cells (`105/12/23` included).
 //!
-//! Reads: CSV/TSV (`,` `\t` `;` `|`) and JSON/NDJSON, in UTF-8 with or without a BOM.
-//!
-//! Does not (yet): decode Big5/CP950 or UTF-16, read spreadsheets (XLSX/XLS/ODS), HTML tables, XML or ZIP — those
-//! are refused with [`IngestError::UnsupportedFormat`] / [`IngestError::UnsupportedEncoding`]; normalise values
-//! (ROC dates, full-width digits, thousands separators, trimming) — no cell is altered; find a header that is not on
-//! the first line; store anything (the caller gives a writer and keeps the original bytes).
+//! Does not: store anything (the caller gives a writer and keeps the original bytes), fetch URLs or query databases
+//! (the app crate's sources do, then publish the file), or guess: an ambiguous value keeps its text.
 //!
 //! ```no_run
 //! use tapwater_ingest::{IngestOptions, ingest_file};

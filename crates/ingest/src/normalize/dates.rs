@@ -334,7 +334,6 @@ fn compact(b: &[u8], rules: &DateRules) -> Option<(DateValue, Calendar)> {
 ///
 /// The most specific match wins (`104年…1040822` gives 2015-08-22), then the leftmost (`97Y-99Y` gives 97). Gregorian dates (`2015-08`, `20180101`) and a month-day
 /// without a year (`0829`) are not read: this finds ROC dates, which need converting.
-#[allow(dead_code)] // until lib.rs logs it (the lead's part)
 pub(crate) fn date_in_file_name(name: &str) -> Option<(NaiveDate, String)> {
     let stem = match name.rfind('.') {
         Some(dot) if dot > 0 && name.len() - dot <= 6 => &name[..dot],

@@ -588,12 +588,6 @@ pub(crate) struct JsonSource {
 }
 
 impl JsonSource {
-    /// Opens a UTF-8 file (with or without a BOM).
-    #[allow(dead_code)] // kept for callers that know the file is UTF-8
-    pub(crate) fn open(path: &Path, options: &OpenOptions<'_>) -> Result<Self, IngestError> {
-        Self::open_encoded(path, TextEncoding::Utf8, options)
-    }
-
     /// Opens a file in the sniffed encoding (UTF-16 and Big5 JSON are decoded on the fly).
     pub(crate) fn open_encoded(
         path: &Path,
@@ -773,12 +767,6 @@ pub(crate) struct NdjsonSource {
 }
 
 impl NdjsonSource {
-    /// Opens a UTF-8 file (with or without a BOM).
-    #[allow(dead_code)] // kept for callers that know the file is UTF-8
-    pub(crate) fn open(path: &Path, options: &OpenOptions<'_>) -> Result<Self, IngestError> {
-        Self::open_encoded(path, TextEncoding::Utf8, options)
-    }
-
     /// Opens a file in the sniffed encoding.
     pub(crate) fn open_encoded(
         path: &Path,

@@ -123,6 +123,8 @@ type XmlReader = quick_xml::Reader<Guarded<BufReader<Box<dyn Read + Send>>>>;
 struct Pass {
     reader: XmlReader,
     buf: Vec<u8>,
+    /// What decoding did (a `decode` entry, Big5 user-defined characters …), filled as the file is read.
+    decode_log: std::sync::Arc<std::sync::Mutex<decode::DecodeLog>>,
 }
 
 enum Token {
@@ -134,11 +136,11 @@ enum Token {
 
 impl Pass {
     fn open(path: &Path, sniffed: &Sniffed, options: &OpenOptions<'_>) -> Result<Self, IngestError> {
-        let (text, _log) = decode::open_text(path, sniffed.text_encoding, options.eudc)?;
+        let (text, decode_log) = decode::open_sniffed(path, sniffed, options.eudc)?;
         let guarded =
             Guarded { inner: BufReader::with_capacity(256 * 1024, text), line: 1, consumed: 0, since_markup: 0 };
         let reader = quick_xml::Reader::from_reader(guarded);
-        Ok(Pass { reader, buf: Vec::new() })
+        Ok(Pass { reader, buf: Vec::new(), decode_log })
     }
 
     fn line(&self) -> u64 {
@@ -672,7 +674,10 @@ impl RecordSource for XmlSource {
     }
 
     fn take_log(&mut self) -> Vec<TransformEntry> {
-        std::mem::take(&mut self.log)
+        let mut log =
+            self.records.pass.decode_log.lock().map(|mut d| std::mem::take(&mut d.entries)).unwrap_or_default();
+        log.append(&mut self.log);
+        log
     }
 }
 
@@ -698,7 +703,7 @@ mod tests {
                 (0..row.len()).filter_map(|i| row.text(i).map(|t| (headers[i].clone(), t.to_string()))).collect();
             rows.push((row.line(), cells));
         }
-        let log = source.take_log();
+        let log: Vec<TransformEntry> = source.take_log().into_iter().filter(|e| e.rule != "decode").collect();
         Ok((headers, rows, log))
     }
 
