@@ -451,6 +451,9 @@ struct Plan<'a> {
     pipeline: Pipeline,
 }
 
+/// How long a running publish job may go without recording progress before it counts as interrupted.
+pub const STALE_PUBLISH_JOB: chrono::TimeDelta = chrono::TimeDelta::seconds(120);
+
 impl Tapwater {
     /// Starts publishing `upload` in the background and returns at once with a job the client can follow
     /// (`GET /api/v1/jobs/{id}`): status, stage and progress are written to the catalog every half second, so any
@@ -531,8 +534,31 @@ impl Tapwater {
     }
 
     /// A job's current state.
+    ///
+    /// A publish job records its progress every half second while its process works on it. One silent for longer
+    /// than [`STALE_PUBLISH_JOB`] lost its process (a restart, a crash): its upload lived in that process's staging
+    /// directory and cannot be resumed elsewhere, so the job is recorded as failed (`job_interrupted`) instead of
+    /// staying "running" forever. (Scheduled source runs are leased and taken over instead; see `sources.rs`.)
     pub async fn job(&self, _actor: &Actor, id: &str) -> Result<tapwater_types::Job, AppError> {
-        self.inner.catalog.get_job(id).await?.ok_or_else(|| AppError::JobNotFound { id: id.to_string() })
+        let mut job =
+            self.inner.catalog.get_job(id).await?.ok_or_else(|| AppError::JobNotFound { id: id.to_string() })?;
+        let unfinished = matches!(job.status, tapwater_types::JobStatus::Queued | tapwater_types::JobStatus::Running);
+        let silent = chrono::Utc::now().signed_duration_since(job.updated_at);
+        if job.kind == "publish" && unfinished && silent > STALE_PUBLISH_JOB {
+            job.status = tapwater_types::JobStatus::Failed;
+            job.error = Some(tapwater_types::JobError {
+                code: "job_interrupted".to_string(),
+                message: "The server working on this publish stopped before it finished; nothing was published. \
+                          Publish the file again."
+                    .to_string(),
+                message_zh: "處理此發布的伺服器在完成前停止，未發布任何版本；請重新發布檔案。".to_string(),
+            });
+            job.updated_at = chrono::Utc::now();
+            if let Err(err) = self.inner.catalog.update_job(&job).await {
+                tracing::warn!(%err, job = %job.id, "could not record an interrupted publish job");
+            }
+        }
+        Ok(job)
     }
 
     /// Removes version files no catalog row points to — left by a publish that was killed before its commit — when

@@ -159,6 +159,10 @@ async fn publish_all_tables(
     let tables = tapwater_ingest_tables(file)?;
     let mut used = Vec::new();
     for (i, table) in tables.iter().enumerate() {
+        if table.rows == Some(0) {
+            eprintln!("{}: skipped, empty / 空白，略過", table.name);
+            continue;
+        }
         let slug = table_slug(&args.dataset, &table.name, i + 1, &used);
         used.push(slug.clone());
         let base = match &pipeline {

@@ -410,3 +410,26 @@ async fn cli_pipeline_set_show_and_publish_in_append_mode() {
     assert!(ok);
     assert_eq!(out.lines().count(), 2, "{out}");
 }
+
+#[tokio::test]
+async fn all_tables_publishes_each_sheet_as_its_own_dataset() {
+    let t = spawn_app().await;
+    let status = tapwater(&t)
+        .args(["publish", "--dataset", "labor", "--all-tables", "--quiet"])
+        .arg(fixture("tainan_labor_violations_roc103-07-08.xls"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let (_, list) = t.get_json(&t.url("/api/v1/datasets")).await;
+    let mut slugs: Vec<&str> =
+        list["datasets"].as_array().unwrap().iter().map(|d| d["slug"].as_str().unwrap()).collect();
+    slugs.sort();
+    // Sheet names with letters or digits keep them; 範例 (example) has none and gets its position.
+    assert_eq!(slugs, ["labor-1", "labor-103-01-02", "labor-103-03-04", "labor-103-05-06"], "{list}");
+    for slug in slugs {
+        let (_, dataset) = t.get_json(&t.url(&format!("/api/v1/datasets/{slug}"))).await;
+        assert_eq!(dataset["current_version"]["seq"], 1, "{slug}: {dataset}");
+        let (_, pipeline) = t.get_json(&t.url(&format!("/api/v1/datasets/{slug}/pipeline"))).await;
+        assert!(pipeline["pipeline"]["table"].as_str().unwrap().starts_with('#'), "{slug}: {pipeline}");
+    }
+}

@@ -320,3 +320,37 @@ async fn storage_url_and_generated_admin_token() {
         assert_eq!(mode & 0o077, 0, "only the owner may read the token");
     }
 }
+
+#[tokio::test]
+async fn a_publish_job_whose_server_died_is_reported_failed_not_running_forever() {
+    let t = spawn_app().await;
+    t.create_dataset(json!({"slug": "orphan"})).await;
+    // A job left "running" by a server that was killed three minutes ago, and one still alive (just updated).
+    let catalog = tapwater_store::Catalog::connect(&t.config.catalog_url()).await.unwrap();
+    let now = chrono::Utc::now();
+    let job = |id: &str, updated: chrono::DateTime<chrono::Utc>| tapwater_types::Job {
+        id: id.to_string(),
+        kind: "publish".to_string(),
+        dataset: "orphan".to_string(),
+        status: tapwater_types::JobStatus::Running,
+        stage: Some("converting".to_string()),
+        done: 10,
+        total: 100,
+        version: None,
+        error: None,
+        created_at: updated,
+        updated_at: updated,
+    };
+    catalog.create_job(&job("dead-job", now - chrono::TimeDelta::seconds(180))).await.unwrap();
+    catalog.create_job(&job("live-job", now)).await.unwrap();
+
+    let (status, dead) = t.get_json(&t.url("/api/v1/jobs/dead-job")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!((dead["status"].as_str(), dead["error"]["code"].as_str()), (Some("failed"), Some("job_interrupted")));
+    // Recorded, not only shown: the catalog says so too.
+    let stored = catalog.get_job("dead-job").await.unwrap().unwrap();
+    assert_eq!(stored.status, tapwater_types::JobStatus::Failed);
+    let (_, live) = t.get_json(&t.url("/api/v1/jobs/live-job")).await;
+    assert_eq!(live["status"], "running");
+    catalog.close().await;
+}
