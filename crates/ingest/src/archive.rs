@@ -205,7 +205,9 @@ fn find(entries: &[Entry], requested: &str) -> Option<usize> {
 /// The only member in a table format, or the first of several (logged with the others' names).
 fn default_member(entries: &[Entry], log: &mut Vec<TransformEntry>) -> Result<usize, IngestError> {
     let tables: Vec<usize> = (0..entries.len()).filter(|&i| is_table(&entries[i].name)).collect();
-    let Some(&first) = tables.first() else {
+    // A `.txt` is as often a readme as a table: a member with a table's own extension is preferred.
+    let preferred = tables.iter().copied().find(|&i| extension(&entries[i].name) != "txt");
+    let Some(first) = preferred.or_else(|| tables.first().copied()) else {
         if entries.iter().any(|e| extension(&e.name) == "zip") {
             return Err(IngestError::ArchiveLimit {
                 message: "it holds only other ZIP archives, and a ZIP inside a ZIP is not unpacked".into(),
@@ -219,13 +221,13 @@ fn default_member(entries: &[Entry], log: &mut Vec<TransformEntry>) -> Result<us
         });
     };
     if tables.len() > 1 {
-        let others: Vec<&str> = tables[1..].iter().map(|&i| entries[i].name.as_str()).collect();
+        let others: Vec<&str> = tables.iter().filter(|&&i| i != first).map(|&i| entries[i].name.as_str()).collect();
         log.push(TransformEntry {
             rule: "table_choice".into(),
             count: tables.len() as u64,
             detail: Some(format!(
-                "the archive holds {} tables; read {} (#{}), the first; others: {} — choose one with the pipeline's \
-                 `table` (a name or #N)",
+                "the archive holds {} tables; read {} (#{}), the first that is not a .txt; others: {} — choose one \
+                 with the pipeline's `table` (a name or #N)",
                 tables.len(),
                 entries[first].name,
                 first + 1,
@@ -350,6 +352,19 @@ mod tests {
             IngestError::ArchiveLimit { message, message_zh } => (message, message_zh),
             other => panic!("expected an archive limit, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn a_readme_before_the_data_is_not_taken_for_the_table() {
+        let zip = zip_of(&[("readme.txt", "說明".as_bytes(), true), ("data/人口.csv", b"a,b\r\n1,2\r\n", true)]);
+        let file = write_temp(&zip);
+        let member = extract_member(file.path(), None, &ArchiveLimits::default(), None).unwrap();
+        assert_eq!(member.name, "data/人口.csv");
+        assert!(member.log[0].detail.as_deref().unwrap().contains("others: readme.txt"));
+        // A .txt alone is still read: agencies do name their CSV files .txt.
+        let zip = zip_of(&[("data.txt", b"a,b\n1,2\n", true)]);
+        let file = write_temp(&zip);
+        assert_eq!(extract_member(file.path(), None, &ArchiveLimits::default(), None).unwrap().name, "data.txt");
     }
 
     #[test]
