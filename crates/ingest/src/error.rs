@@ -141,8 +141,8 @@ impl IngestError {
         match (self, lang) {
             (IngestError::Io(_), Lang::En) => "The file could not be read or the table could not be stored.".into(),
             (IngestError::Io(_), Lang::ZhTw) => "無法讀取檔案或儲存資料表。".into(),
-            (IngestError::Empty, Lang::En) => "The file is empty: it has no header row.".into(),
-            (IngestError::Empty, Lang::ZhTw) => "檔案是空的：沒有標題列。".into(),
+            (IngestError::Empty, Lang::En) => "The file is empty: it holds no header row and no records.".into(),
+            (IngestError::Empty, Lang::ZhTw) => "檔案是空的：沒有標題列，也沒有資料。".into(),
             (IngestError::UnsupportedFormat { detected, .. }, Lang::En) => format!(
                 "The file is {}, which is not a table tapwater reads. Publish CSV, TSV, JSON, NDJSON, an Excel or \
                  OpenDocument spreadsheet (XLSX, XLS, ODS), an HTML table, XML, or a ZIP of those.",
