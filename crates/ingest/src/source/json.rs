@@ -585,6 +585,9 @@ pub(crate) struct JsonSource {
     element: Vec<u8>,
     /// 1-based index of the current record.
     index: u64,
+    /// The records are arrays (`[["區","人口"],["三民區",1]]`, the row export of Socrata-like APIs): the first
+    /// array named the columns, each later one holds a row's cells by position.
+    array_rows: bool,
 }
 
 impl JsonSource {
@@ -642,6 +645,7 @@ impl JsonSource {
             cells: Cells::default(),
             element: Vec::new(),
             index: 0,
+            array_rows: false,
         })
     }
 
@@ -664,12 +668,16 @@ impl JsonSource {
     }
 
     /// Reads the next value as a record.
-    fn read_record(&mut self) -> Result<u64, IngestError> {
+    /// Reads the next record; `None` when it was the header array of an array-of-arrays file (no row).
+    fn read_record(&mut self) -> Result<Option<u64>, IngestError> {
         let line = self.scanner.line;
         self.index += 1;
         self.element.clear();
         self.scanner.take_value(Some(&mut self.element), 0)?;
-        if self.element.first() != Some(&b'{') {
+        if self.element.first() == Some(&b'[') && (self.array_rows || self.index == 1) {
+            return self.read_array(line);
+        }
+        if self.element.first() != Some(&b'{') || self.array_rows {
             return Err(IngestError::malformed(
                 line,
                 None,
@@ -678,7 +686,37 @@ impl JsonSource {
             ));
         }
         read_object(&self.element, &mut self.columns, &mut self.cells, line)?;
-        Ok(line)
+        Ok(Some(line))
+    }
+
+    /// An array record: the first names the columns (strings as they are, other values as their JSON text), the
+    /// others are rows whose cells follow the columns by position.
+    fn read_array(&mut self, line: u64) -> Result<Option<u64>, IngestError> {
+        let values: Vec<Box<RawValue>> = serde_json::from_slice(&self.element).map_err(|e| json_error(&e, line))?;
+        if !self.array_rows {
+            self.array_rows = true;
+            for value in &values {
+                let name = serde_json::from_str::<String>(value.get()).unwrap_or_else(|_| value.get().to_string());
+                match self.columns.index(&name) {
+                    Ok(_) => {}
+                    Err(KeyProblem::Unknown(key)) => return Err(IngestError::changed(line, Some(key))),
+                    Err(KeyProblem::TooMany(count)) => {
+                        return Err(IngestError::TooManyColumns { count, max: self.columns.max });
+                    }
+                }
+            }
+            self.index -= 1; // the header is not a record
+            return Ok(None);
+        }
+        let width = self.columns.names.len();
+        if values.len() > width {
+            return Err(IngestError::too_many_cells(line, values.len(), width));
+        }
+        self.cells.clear(width);
+        for (column, value) in values.iter().enumerate() {
+            self.cells.set(column, value.get()).map_err(|e| json_error(&e, line))?;
+        }
+        Ok(Some(line))
     }
 }
 
@@ -688,6 +726,28 @@ impl RecordSource for JsonSource {
     }
 
     fn next_row(&mut self) -> Result<Option<Row<'_>>, IngestError> {
+        let line = loop {
+            match self.next_record()? {
+                Some(Some(line)) => break line,
+                Some(None) => continue, // the header array of an array-of-arrays file
+                None => return Ok(None),
+            }
+        };
+        Ok(Some(self.cells.row(line, self.columns.names.len())))
+    }
+
+    fn bytes_read(&self) -> u64 {
+        self.scanner.pos
+    }
+
+    fn take_log(&mut self) -> Vec<TransformEntry> {
+        self.log_entries()
+    }
+}
+
+impl JsonSource {
+    /// The next record of the array: `None` after the last, `Some(None)` for a header array.
+    fn next_record(&mut self) -> Result<Option<Option<u64>>, IngestError> {
         let line = match self.layout {
             Layout::Done => return Ok(None),
             Layout::Single => {
@@ -716,15 +776,19 @@ impl RecordSource for JsonSource {
                 self.read_record()?
             }
         };
-        Ok(Some(self.cells.row(line, self.columns.names.len())))
+        Ok(Some(line))
     }
 
-    fn bytes_read(&self) -> u64 {
-        self.scanner.pos
-    }
-
-    fn take_log(&mut self) -> Vec<TransformEntry> {
+    fn log_entries(&mut self) -> Vec<TransformEntry> {
         let mut log = take_decode_log(&self.decode_log);
+        if self.array_rows {
+            log.push(TransformEntry {
+                rule: "json_records".into(),
+                count: self.index,
+                detail: Some(format!("records are arrays: the first names the columns, {} rows follow", self.index)),
+                ..TransformEntry::default()
+            });
+        }
         if let Some(envelope) = self.envelope.take() {
             let detail = match &envelope.records_at {
                 Some(at) => {
@@ -854,6 +918,45 @@ mod tests {
     fn records_detail(log: &[TransformEntry]) -> (u64, String) {
         let entry = log.iter().find(|e| e.rule == "json_records").expect("a json_records entry");
         (entry.count, entry.detail.clone().unwrap_or_default())
+    }
+
+    #[test]
+    fn an_array_of_arrays_is_a_header_then_rows() {
+        let (headers, rows, log) = read_json(
+            "[[\"區\",\"人口\",\"備註\"],[\"三民區\",330000,null],[\"苓雅區\",\"163,000\"]]".as_bytes(),
+            TextEncoding::Utf8,
+        );
+        assert_eq!(headers, ["區", "人口", "備註"]);
+        assert_eq!(rows.len(), 2);
+        assert_eq!(
+            (rows[0][0].as_deref(), rows[0][1].as_deref(), rows[0][2].as_deref()),
+            (Some("三民區"), Some("330000"), None)
+        );
+        assert_eq!(rows[1][1].as_deref(), Some("163,000"), "a short row's missing cells are null");
+        let entry = log.iter().find(|e| e.rule == "json_records").unwrap();
+        assert_eq!(entry.count, 2);
+        // A row longer than the header names its line; an object among arrays is refused.
+        let dir = tempfile::tempdir().unwrap();
+        for (text, code) in [("[[\"a\"],[1,2]]", "malformed_file"), ("[[\"a\"],{\"a\":1}]", "malformed_file")] {
+            let path = dir.path().join("x.json");
+            std::fs::write(&path, text).unwrap();
+            let eudc = BTreeMap::new();
+            let options =
+                OpenOptions { check_utf8: true, known_columns: None, max_columns: 100, table: None, eudc: &eudc };
+            let mut source = JsonSource::open_encoded(&path, TextEncoding::Utf8, &options).unwrap();
+            let mut error = None;
+            loop {
+                match source.next_row() {
+                    Ok(Some(_)) => {}
+                    Ok(None) => break,
+                    Err(e) => {
+                        error = Some(e);
+                        break;
+                    }
+                }
+            }
+            assert_eq!(error.map(|e| e.code()), Some(code), "{text}");
+        }
     }
 
     #[test]
