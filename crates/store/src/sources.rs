@@ -207,6 +207,26 @@ async fn insert_run(
     Ok(id)
 }
 
+/// Binds `$1`–`$9` of the statements that write a source (the insert and the update share them).
+fn bind_spec<'q>(
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    dataset_id: i64,
+    spec: &'q SourceSpec,
+    next_run_at: Option<&'q str>,
+    now: &'q str,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    query
+        .bind(dataset_id)
+        .bind(spec.kind.as_str())
+        .bind(spec.url.as_deref())
+        .bind(spec.sql_connection.as_deref())
+        .bind(spec.sql_query.as_deref())
+        .bind(spec.schedule.as_deref())
+        .bind(i64::from(spec.enabled))
+        .bind(next_run_at)
+        .bind(now)
+}
+
 impl Catalog {
     /// Sets the source of a dataset (replacing any), with the next scheduled time the caller computed. The stored
     /// `ETag`/`Last-Modified` are kept when the URL (or query) stays the same, and dropped otherwise. `NotFound` for
@@ -226,25 +246,14 @@ impl Catalog {
                 .fetch_optional(&mut *tx)
                 .await?;
         let next = next_run_at.map(|t| time::format(time::to_millis(t)));
-        let enabled = i64::from(spec.enabled);
         match existing {
             None => {
-                sqlx::query(
+                let insert = sqlx::query(
                     "INSERT INTO dataset_sources (dataset_id, kind, url, sql_connection, sql_query, schedule, enabled, \
                      next_run_at, etag, last_modified, created_at, updated_at) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, NULL, $9, $9)",
-                )
-                .bind(dataset_id)
-                .bind(spec.kind.as_str())
-                .bind(spec.url.as_deref())
-                .bind(spec.sql_connection.as_deref())
-                .bind(spec.sql_query.as_deref())
-                .bind(spec.schedule.as_deref())
-                .bind(enabled)
-                .bind(next)
-                .bind(now.as_str())
-                .execute(&mut *tx)
-                .await?;
+                );
+                bind_spec(insert, dataset_id, spec, next.as_deref(), &now).execute(&mut *tx).await?;
             }
             Some(row) => {
                 let same_content = row.try_get::<String, _>("kind")? == spec.kind.as_str()
@@ -258,16 +267,7 @@ impl Catalog {
                      schedule = $6, enabled = $7, next_run_at = $8, updated_at = $9{keep_validators} \
                      WHERE dataset_id = $1"
                 );
-                sqlx::query(AssertSqlSafe(sql))
-                    .bind(dataset_id)
-                    .bind(spec.kind.as_str())
-                    .bind(spec.url.as_deref())
-                    .bind(spec.sql_connection.as_deref())
-                    .bind(spec.sql_query.as_deref())
-                    .bind(spec.schedule.as_deref())
-                    .bind(enabled)
-                    .bind(next)
-                    .bind(now.as_str())
+                bind_spec(sqlx::query(AssertSqlSafe(sql)), dataset_id, spec, next.as_deref(), &now)
                     .execute(&mut *tx)
                     .await?;
             }

@@ -6,17 +6,8 @@ use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 
+use crate::support::tapwater_cli as tapwater;
 use crate::support::*;
-
-fn tapwater(t: &TestApp) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tapwater"));
-    cmd.arg("--data-dir").arg(t.data_dir()).env("TAPWATER_LOG", "warn");
-    match &t.config.database_url {
-        Some(url) => cmd.arg("--database-url").arg(url),
-        None => cmd.env_remove("TAPWATER_DATABASE_URL"),
-    };
-    cmd
-}
 
 #[tokio::test]
 async fn cli_publishes_into_a_running_server() {

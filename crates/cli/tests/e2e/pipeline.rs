@@ -1,27 +1,12 @@
 //! Pipelines per dataset, transform logs, append mode, yearly series and the dry run, over HTTP against the real
 //! server (and the `tapwater check` / `pipeline` / `publish --mode` commands), on real agency files.
 
-use std::process::Command;
-
 use reqwest::StatusCode;
 use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
 
 use crate::support::*;
-
-fn fixture(name: &str) -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../ingest/tests/fixtures").join(name)
-}
-
-fn tapwater(t: &TestApp) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tapwater"));
-    cmd.arg("--data-dir").arg(t.data_dir()).env("TAPWATER_LOG", "warn");
-    match &t.config.database_url {
-        Some(url) => cmd.arg("--database-url").arg(url),
-        None => cmd.env_remove("TAPWATER_DATABASE_URL"),
-    };
-    cmd
-}
+use crate::support::{fixture_path as fixture, tapwater_cli as tapwater};
 
 async fn put_pipeline(t: &TestApp, slug: &str, content_type: &str, body: &str) -> (StatusCode, Value) {
     let response = t

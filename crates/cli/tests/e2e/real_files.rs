@@ -9,11 +9,11 @@ use serde_json::Value;
 use crate::support::*;
 
 fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../ingest/tests/fixtures")
+    fixture_path("")
 }
 
 fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(fixtures().join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+    std::fs::read(fixture_path(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
 /// The rules in a version's transform log, with their counts.

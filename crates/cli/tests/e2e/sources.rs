@@ -816,12 +816,8 @@ fn rand_u64() -> u64 {
 // ------------------------------------------------------------------------------------------------ CLI
 
 fn tapwater(t: &TestApp) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tapwater"));
-    cmd.arg("--data-dir").arg(t.data_dir()).env("TAPWATER_LOG", "warn").args(["--source-retry-delay-secs", "0.01"]);
-    match &t.config.database_url {
-        Some(url) => cmd.arg("--database-url").arg(url),
-        None => cmd.env_remove("TAPWATER_DATABASE_URL"),
-    };
+    let mut cmd = tapwater_cli(t);
+    cmd.args(["--source-retry-delay-secs", "0.01"]);
     cmd
 }
 

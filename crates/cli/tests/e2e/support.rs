@@ -172,3 +172,19 @@ pub fn generated_csv(n: usize) -> String {
     }
     out
 }
+
+/// The `tapwater` binary pointed at the test app's data directory and catalog.
+pub fn tapwater_cli(t: &TestApp) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_tapwater"));
+    cmd.arg("--data-dir").arg(t.data_dir()).env("TAPWATER_LOG", "warn");
+    match &t.config.database_url {
+        Some(url) => cmd.arg("--database-url").arg(url),
+        None => cmd.env_remove("TAPWATER_DATABASE_URL"),
+    };
+    cmd
+}
+
+/// A real file of `crates/ingest/tests/fixtures` (provenance beside it).
+pub fn fixture_path(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../ingest/tests/fixtures").join(name)
+}
