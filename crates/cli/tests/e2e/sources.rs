@@ -898,28 +898,3 @@ async fn cli_sets_shows_runs_and_lists_a_source() {
     let missing = tapwater(&t).args(["sources", "run", "stops"]).output().unwrap();
     assert!(String::from_utf8_lossy(&missing.stderr).contains("[source_not_found]"));
 }
-
-/// Every flag of the sources commands is documented in docs/operations.md.
-#[test]
-fn every_sources_flag_is_documented() {
-    let docs = include_str!("../../../../docs/operations.md");
-    for sub in [
-        vec!["sources", "--help"],
-        vec!["sources", "set", "--help"],
-        vec!["sources", "run", "--help"],
-        vec!["sources", "runs", "--help"],
-    ] {
-        let output = Command::new(env!("CARGO_BIN_EXE_tapwater")).args(&sub).output().unwrap();
-        assert!(output.status.success());
-        let help = String::from_utf8_lossy(&output.stdout);
-        for word in help.split_whitespace() {
-            let flag = word.trim_end_matches([',', '.']);
-            let Some(name) = flag.strip_prefix("--") else { continue };
-            let name = name.split(['=', '<', '[']).next().unwrap_or("");
-            if name.is_empty() || ["help", "version"].contains(&name) {
-                continue;
-            }
-            assert!(docs.contains(&format!("`--{name}")), "--{name} ({sub:?}) is not in docs/operations.md");
-        }
-    }
-}
