@@ -4,13 +4,13 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use serde::Serialize;
-use tapwater_store::{DatasetQuery, DatasetUpdate, NewDataset};
+use tapwater_store::{DatasetQuery, DatasetUpdate, Drafts, NewDataset};
 use tapwater_types::{
-    Actor, DEFAULT_LICENSE, Dataset, DatasetInput, DatasetPatch, Frequency, Slug, Version, VersionSummary,
+    AccessLevel, Actor, DEFAULT_LICENSE, Dataset, DatasetInput, DatasetPatch, Frequency, Slug, Version, VersionSummary,
     license_by_id,
 };
 
-use crate::access::{Action, authorize};
+use crate::access::{Action, DatasetAction, authorize};
 use crate::{AppError, Tapwater};
 
 /// Filters and paging for the dataset list.
@@ -46,7 +46,7 @@ const MAX_DESCRIPTION: usize = 20_000;
 const MAX_TAGS: usize = 50;
 
 pub(crate) fn all_datasets_query() -> DatasetQuery {
-    DatasetQuery { text: None, publisher: None, tag: None, limit: 10_000, offset: 0 }
+    DatasetQuery { drafts: Drafts::All, limit: 10_000, ..DatasetQuery::default() }
 }
 
 pub(crate) fn parse_slug(value: &str, param: &str) -> Result<Slug, AppError> {
@@ -88,6 +88,17 @@ fn parse_frequency(value: &str) -> Result<Frequency, AppError> {
     })
 }
 
+pub(crate) fn parse_access(value: &str) -> Result<AccessLevel, AppError> {
+    AccessLevel::parse(value).ok_or_else(|| {
+        AppError::invalid(
+            "invalid_parameter",
+            "access",
+            format!("Unknown access level \"{value}\"; use public, registered, application or restricted."),
+            format!("未知的開放層級「{value}」；可用 public、registered、application、restricted。"),
+        )
+    })
+}
+
 fn check_text(value: &str, param: &str, max: usize) -> Result<String, AppError> {
     let trimmed = value.trim();
     if trimmed.chars().count() > max {
@@ -120,12 +131,48 @@ fn check_tags(tags: &[String]) -> Result<Vec<String>, AppError> {
     Ok(out)
 }
 
+/// Which drafts `actor` may see in a listing.
+fn drafts_for(actor: &Actor) -> Drafts {
+    if actor.is_site_admin() {
+        return Drafts::All;
+    }
+    match actor.principal() {
+        Some(principal) => {
+            Drafts::Of(principal.memberships.iter().filter_map(|m| Slug::parse(&m.organisation).ok()).collect())
+        }
+        None => Drafts::Hide,
+    }
+}
+
+/// A version without what would show values of the data (column statistics: minima, maxima, top values).
+fn without_values(mut version: Version) -> Version {
+    version.stats.clear();
+    version
+}
+
 impl Tapwater {
     /// Creates a dataset (metadata only; data arrives with [`Tapwater::publish_version`]).
+    ///
+    /// Site administrators may name a new organisation (created on first use); editors create datasets in an
+    /// organisation where they hold the editor or org-admin role. A dataset other than `public` or a released one
+    /// needs the org-admin role (or a site administrator).
     pub async fn create_dataset(&self, actor: &Actor, input: DatasetInput) -> Result<Dataset, AppError> {
-        authorize(actor, Action::CreateDataset)?;
+        let publisher_slug = input.publisher.as_deref().filter(|p| !p.is_empty());
+        authorize(actor, Action::CreateDataset { publisher: publisher_slug })?;
         let slug = parse_slug(&input.slug, "slug")?;
-        let publisher = self.ensure_publisher(input.publisher.as_deref(), input.publisher_name.as_deref()).await?;
+        let access = input.access.as_deref().map(parse_access).transpose()?.unwrap_or_default();
+        if access != AccessLevel::Public
+            && !actor.is_site_admin()
+            && publisher_slug.is_some_and(|p| authorize(actor, Action::ManageOrganisation(p)).is_err())
+        {
+            return Err(AppError::Forbidden);
+        }
+        let publisher = if actor.is_site_admin() {
+            self.ensure_publisher(input.publisher.as_deref(), input.publisher_name.as_deref()).await?
+        } else {
+            // Editors publish for an organisation that exists (they were made its members).
+            publisher_slug.map(|p| parse_slug(p, "publisher")).transpose()?
+        };
         let new = NewDataset {
             title: check_text(input.title.as_deref().unwrap_or(slug.as_str()), "title", MAX_TITLE)?,
             description: check_text(input.description.as_deref().unwrap_or(""), "description", MAX_DESCRIPTION)?,
@@ -134,20 +181,41 @@ impl Tapwater {
             license: parse_license(input.license.as_deref())?,
             frequency: input.frequency.as_deref().map(parse_frequency).transpose()?,
             tags: check_tags(&input.tags)?,
+            access,
+            draft: input.draft.unwrap_or(false),
         };
         let dataset = self.inner.catalog.create_dataset(&new).await?;
-        tracing::info!(dataset = %dataset.slug, actor = actor.label(), "dataset created");
+        self.forget_access(dataset.slug.as_str());
+        tracing::info!(dataset = %dataset.slug, actor = %actor.label(), "dataset created");
+        let detail = format!("access level {}{}", access.as_str(), if new.draft { ", draft" } else { "" });
+        self.audit(actor, "dataset.created", Some(dataset.slug.as_str()), Some(detail)).await?;
         Ok(dataset)
     }
 
     /// Changes a dataset's metadata; absent fields keep their value.
+    ///
+    /// Editors change metadata; the access level and the draft flag need the org-admin role; moving a dataset to
+    /// another organisation needs the editor role there too (or a site administrator).
     pub async fn update_dataset(&self, actor: &Actor, slug: &str, patch: DatasetPatch) -> Result<Dataset, AppError> {
-        authorize(actor, Action::UpdateDataset(slug))?;
+        let before = self.authorize_dataset(actor, slug, DatasetAction::Edit).await?;
+        let access = patch.access.as_deref().map(parse_access).transpose()?;
+        let changes_access =
+            access.is_some_and(|a| a != before.level) || patch.draft.is_some_and(|d| d != before.draft);
+        if changes_access {
+            self.authorize_dataset(actor, slug, DatasetAction::SetAccess).await?;
+        }
         let slug = self.existing_slug(slug).await?;
         let publisher = match patch.publisher.as_deref() {
             None => None,
-            Some("") => Some(None),
-            Some(p) => Some(self.ensure_publisher(Some(p), patch.publisher_name.as_deref()).await?),
+            Some("") if actor.is_site_admin() => Some(None),
+            Some("") => return Err(AppError::Forbidden),
+            Some(p) if actor.is_site_admin() => {
+                Some(self.ensure_publisher(Some(p), patch.publisher_name.as_deref()).await?)
+            }
+            Some(p) => {
+                authorize(actor, Action::CreateDataset { publisher: Some(p) })?;
+                Some(Some(parse_slug(p, "publisher")?))
+            }
         };
         let update = DatasetUpdate {
             title: patch.title.as_deref().map(|t| check_text(t, "title", MAX_TITLE)).transpose()?,
@@ -164,13 +232,27 @@ impl Tapwater {
                 Some(f) => Some(Some(parse_frequency(f)?)),
             },
             tags: patch.tags.as_deref().map(check_tags).transpose()?,
+            access,
+            draft: patch.draft,
         };
         let dataset = self.inner.catalog.update_dataset(&slug, &update).await?;
+        self.forget_access(slug.as_str());
+        if changes_access {
+            let detail = format!(
+                "access level {} -> {}{}",
+                before.level.as_str(),
+                dataset.access.as_str(),
+                if dataset.draft { ", draft" } else { "" }
+            );
+            self.audit(actor, "access.changed", Some(slug.as_str()), Some(detail)).await?;
+        }
         Ok(dataset)
     }
 
     /// Lists datasets, newest update first.
-    pub async fn list_datasets(&self, _actor: &Actor, query: DatasetListQuery) -> Result<DatasetList, AppError> {
+    ///
+    /// Drafts are listed only for the organisations the actor belongs to (all of them for site administrators).
+    pub async fn list_datasets(&self, actor: &Actor, query: DatasetListQuery) -> Result<DatasetList, AppError> {
         let limit = query.limit.unwrap_or(50);
         if limit == 0 || limit > MAX_LIST_LIMIT {
             return Err(AppError::invalid(
@@ -192,6 +274,7 @@ impl Tapwater {
                 text: query.q.filter(|q| !q.trim().is_empty()).map(|q| q.trim().to_string()),
                 publisher,
                 tag: query.tag.filter(|t| !t.is_empty()),
+                drafts: drafts_for(actor),
                 limit,
                 offset,
             })
@@ -200,8 +283,11 @@ impl Tapwater {
     }
 
     /// One dataset with its current version and its history.
+    ///
+    /// Everyone sees the metadata of a released dataset; the column statistics of the current version (minima,
+    /// maxima: values of the data) only those who may read its rows.
     pub async fn dataset_detail(&self, actor: &Actor, slug: &str) -> Result<DatasetDetail, AppError> {
-        authorize(actor, Action::ReadDataset(slug))?;
+        self.authorize_dataset(actor, slug, DatasetAction::View).await?;
         let parsed = parse_slug(slug, "slug").map_err(|_| AppError::DatasetNotFound { slug: slug.to_string() })?;
         let dataset = self
             .inner
@@ -209,14 +295,31 @@ impl Tapwater {
             .get_dataset(&parsed)
             .await?
             .ok_or_else(|| AppError::DatasetNotFound { slug: slug.to_string() })?;
-        let current = self.inner.catalog.current_version(&parsed).await?.map(Arc::new);
+        let mut current = self.inner.catalog.current_version(&parsed).await?;
+        if current.is_some() && !self.may_read_rows(actor, slug).await? {
+            current = current.map(without_values);
+        }
         let versions = self.inner.catalog.list_versions(&parsed).await?;
-        Ok(DatasetDetail { dataset, current, versions })
+        Ok(DatasetDetail { dataset, current: current.map(Arc::new), versions })
     }
 
-    /// A specific version (or the current one) of a dataset the actor may read.
+    /// The metadata of version `seq`: schema, row count, original file, artefacts — and its column statistics for
+    /// those who may read the rows.
+    pub async fn version_info(&self, actor: &Actor, slug: &str, seq: i64) -> Result<Version, AppError> {
+        self.authorize_dataset(actor, slug, DatasetAction::View).await?;
+        let parsed = self.existing_slug(slug).await?;
+        let version = self
+            .inner
+            .catalog
+            .get_version(&parsed, seq)
+            .await?
+            .ok_or_else(|| AppError::VersionNotFound { slug: slug.to_string(), seq })?;
+        Ok(if self.may_read_rows(actor, slug).await? { version } else { without_values(version) })
+    }
+
+    /// A specific version (or the current one) of a dataset whose rows the actor may read.
     pub async fn version(&self, actor: &Actor, slug: &str, seq: Option<i64>) -> Result<Arc<Version>, AppError> {
-        authorize(actor, Action::ReadDataset(slug))?;
+        self.authorize_dataset(actor, slug, DatasetAction::ReadRows).await?;
         match seq {
             None => self.current_version(slug).await,
             Some(seq) => {

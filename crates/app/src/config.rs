@@ -33,6 +33,52 @@ pub struct Config {
     pub query: QueryConfig,
     /// Scheduled sources: whether this process runs the scheduler, how often it polls, leases, retries, time limits.
     pub sources: crate::SourcesConfig,
+    /// Accounts, sessions, lock-out, notices, rate limits and usage metering.
+    pub access: AccessConfig,
+}
+
+/// Accounts and fair use.
+#[derive(Debug, Clone)]
+pub struct AccessConfig {
+    /// Anyone may create an account (`POST /api/v1/auth/signup`); off: only site administrators create accounts.
+    pub signup: bool,
+    /// How long a browser session lasts.
+    pub session_ttl: Duration,
+    /// Mark the session cookie `Secure` (send it over HTTPS only). On whenever the public URL is https.
+    pub cookie_secure: bool,
+    /// Consecutive failed sign-ins that lock an account …
+    pub max_failed_sign_ins: u32,
+    /// … for this long.
+    pub lockout: Duration,
+    /// How long a password-reset link works.
+    pub reset_ttl: Duration,
+    /// The address people reach this server at, for links in notices (`https://data.example.gov.tw`).
+    pub public_url: String,
+    /// Where notices (password resets) go.
+    pub notifier: crate::NotifierConfig,
+    pub rate_limits: crate::RateLimitConfig,
+    /// Take the client address from `X-Forwarded-For` (only behind a proxy that sets it).
+    pub trust_forwarded_for: bool,
+    /// How often counted usage is written to the catalog.
+    pub usage_flush: Duration,
+}
+
+impl Default for AccessConfig {
+    fn default() -> Self {
+        AccessConfig {
+            signup: true,
+            session_ttl: Duration::from_secs(14 * 24 * 3600),
+            cookie_secure: false,
+            max_failed_sign_ins: 5,
+            lockout: Duration::from_secs(15 * 60),
+            reset_ttl: Duration::from_secs(3600),
+            public_url: "http://127.0.0.1:8080".to_string(),
+            notifier: crate::NotifierConfig::default(),
+            rate_limits: crate::RateLimitConfig::default(),
+            trust_forwarded_for: false,
+            usage_flush: Duration::from_secs(10),
+        }
+    }
 }
 
 impl Default for Config {
@@ -47,6 +93,7 @@ impl Default for Config {
             warm_after_publish: true,
             query: QueryConfig::default(),
             sources: crate::SourcesConfig::default(),
+            access: AccessConfig::default(),
         }
     }
 }

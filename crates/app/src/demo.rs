@@ -78,6 +78,8 @@ impl Tapwater {
                 license: None,
                 frequency: Some(demo.frequency.to_string()),
                 tags: demo.tags.iter().map(|t| t.to_string()).collect(),
+                access: None,
+                draft: None,
             };
             let options = PublishOptions { create_if_missing: Some(input), ..PublishOptions::default() };
             self.publish_version(actor, demo.slug, upload, options, Arc::new(|_| {})).await?;

@@ -7,10 +7,15 @@
 //! What it does not do: speak HTTP (no status codes, headers or routes here) or write SQL (that is `tapwater-store`).
 
 pub mod access;
+mod accounts;
+mod applications;
+mod audit;
 mod catalog;
 mod config;
 pub mod demo;
 mod error;
+mod limits;
+mod notify;
 mod pipeline;
 mod publish;
 mod query;
@@ -26,9 +31,16 @@ use tapwater_query::engine::QueryEngine;
 use tapwater_store::{Blobs, Catalog};
 use tapwater_types::Version;
 
+pub use accounts::{
+    CreatedKey, Credentials, KEY_PREFIX, Member, NewAccount, NewSession, SessionView, SignUp, parse_account_role,
+};
+pub use applications::Decision;
+pub use audit::{AUDIT_CSV_HEADER, MAX_AUDIT_PAGE, audit_csv_record};
 pub use catalog::{DatasetDetail, DatasetList, DatasetListQuery};
-pub use config::Config;
+pub use config::{AccessConfig, Config};
 pub use error::{AppError, ERROR_CODES, ErrorKind};
+pub use limits::{LimiterBackend, Rate, RateLimitConfig, RateStatus};
+pub use notify::{Notice, Notifier, NotifierConfig};
 pub use pipeline::{
     CHECK_SAMPLE_ROWS, CheckReport, PROBLEM_RULES, PipelineFormat, PipelineView, VersionTransforms, check_inputs,
     parse_pipeline, series_pipeline_toml, validate_pipeline,
@@ -57,7 +69,15 @@ struct Inner {
     admin_token: String,
     /// Current version per dataset slug, with the instant it was read: saves a catalog round trip per request.
     current: Mutex<HashMap<String, CurrentVersion>>,
+    /// Access facts per dataset slug, with the instant they were read (same refresh delay as `current`).
+    access: Mutex<HashMap<String, CachedAccess>>,
+    notifier: Box<dyn Notifier>,
+    limiter: limits::Limiter,
+    meter: limits::Meter,
 }
+
+/// When a dataset's access facts were read, and what they were (`None`: no such dataset).
+type CachedAccess = (Instant, Option<Arc<tapwater_store::DatasetAccess>>);
 
 impl Tapwater {
     /// Opens (creating if absent) the data directory, the catalog and the version store.
@@ -73,8 +93,22 @@ impl Tapwater {
             _ => load_or_create_admin_token(&config.data_dir)?,
         };
         let engine = Arc::new(QueryEngine::new(blobs.object_store(), config.query.clone()));
+        let limiter =
+            limits::Limiter::new(&config.access.rate_limits, catalog.kind() == tapwater_store::DbKind::Postgres)?;
+        let notifier = config.access.notifier.build();
         Ok(Tapwater {
-            inner: Arc::new(Inner { config, catalog, blobs, engine, admin_token, current: Mutex::new(HashMap::new()) }),
+            inner: Arc::new(Inner {
+                config,
+                catalog,
+                blobs,
+                engine,
+                admin_token,
+                current: Mutex::new(HashMap::new()),
+                access: Mutex::new(HashMap::new()),
+                notifier,
+                limiter,
+                meter: limits::Meter::default(),
+            }),
         })
     }
 
@@ -98,16 +132,6 @@ impl Tapwater {
     /// The admin token that authorizes writes over HTTP.
     pub fn admin_token(&self) -> &str {
         &self.inner.admin_token
-    }
-
-    /// Turns a presented bearer token into an actor. No token → anonymous; a wrong token is an error rather than a
-    /// silent downgrade, so a misconfigured client learns at once.
-    pub fn authenticate(&self, bearer: Option<&str>) -> Result<Actor, AppError> {
-        match bearer {
-            None => Ok(Actor::Anonymous),
-            Some(token) if constant_time_eq(token.as_bytes(), self.inner.admin_token.as_bytes()) => Ok(Actor::Admin),
-            Some(_) => Err(AppError::Unauthorized),
-        }
     }
 
     /// Checks that the catalog answers (for `/healthz`).
@@ -182,8 +206,14 @@ fn load_or_create_admin_token(data_dir: &Path) -> Result<String, AppError> {
     }
 }
 
+/// Now, cut to the millisecond the catalog keeps (so what a caller gets back equals what a later read returns).
+pub(crate) fn now_millis() -> chrono::DateTime<chrono::Utc> {
+    let now = chrono::Utc::now();
+    chrono::DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now)
+}
+
 /// Compares secrets without an early exit, so response timing does not reveal how much of a guess was right.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }

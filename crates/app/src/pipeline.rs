@@ -19,7 +19,7 @@ use tapwater_types::{
     TransformLog,
 };
 
-use crate::access::{Action, authorize};
+use crate::access::{Action, DatasetAction, authorize};
 use crate::catalog::parse_slug;
 use crate::publish::version_prefix;
 use crate::{AppError, StagedUpload, Tapwater, staging_dir};
@@ -357,7 +357,7 @@ fn read_sample(path: &Path) -> Result<Vec<serde_json::Value>, AppError> {
 impl Tapwater {
     /// The dataset's current pipeline (the defaults, with `revision: None`, if it never had one).
     pub async fn pipeline(&self, actor: &Actor, slug: &str) -> Result<PipelineView, AppError> {
-        authorize(actor, Action::ReadDataset(slug))?;
+        self.authorize_dataset(actor, slug, DatasetAction::View).await?;
         let parsed = parse_slug(slug, "slug")?;
         let current = self.inner.catalog.pipeline(&parsed, None).await?;
         Ok(match current {
@@ -380,7 +380,7 @@ impl Tapwater {
 
     /// Every revision of the dataset's pipeline, newest first.
     pub async fn pipeline_revisions(&self, actor: &Actor, slug: &str) -> Result<Vec<PipelineRevision>, AppError> {
-        authorize(actor, Action::ReadDataset(slug))?;
+        self.authorize_dataset(actor, slug, DatasetAction::View).await?;
         let parsed = parse_slug(slug, "slug")?;
         Ok(self.inner.catalog.pipeline_revisions(&parsed).await?)
     }
@@ -393,7 +393,7 @@ impl Tapwater {
         slug: &str,
         pipeline: Pipeline,
     ) -> Result<PipelineRevision, AppError> {
-        authorize(actor, Action::UpdateDataset(slug))?;
+        self.authorize_dataset(actor, slug, DatasetAction::Edit).await?;
         validate_pipeline(&pipeline)?;
         let parsed = parse_slug(slug, "slug")?;
         if let Some(current) = self.inner.catalog.pipeline(&parsed, None).await?
@@ -401,14 +401,21 @@ impl Tapwater {
         {
             return Ok(current);
         }
-        let revision = self.inner.catalog.set_pipeline(&parsed, &pipeline, actor.label()).await?;
-        tracing::info!(dataset = %slug, revision = revision.revision, actor = actor.label(), "pipeline set");
+        let revision = self.inner.catalog.set_pipeline(&parsed, &pipeline, &actor.label()).await?;
+        tracing::info!(dataset = %slug, revision = revision.revision, actor = %actor.label(), "pipeline set");
         Ok(revision)
     }
 
     /// The transform log, source files and pipeline revision of version `seq` (the current version if `None`).
+    ///
+    /// The examples in the log are cells of the data: those who may not read the rows get the log without them.
     pub async fn transforms(&self, actor: &Actor, slug: &str, seq: Option<i64>) -> Result<VersionTransforms, AppError> {
-        let version = self.version(actor, slug, seq).await?;
+        self.authorize_dataset(actor, slug, DatasetAction::View).await?;
+        let readable = self.may_read_rows(actor, slug).await?;
+        let version = match seq {
+            None => self.current_version(slug).await?,
+            Some(seq) => std::sync::Arc::new(self.version_info(actor, slug, seq).await?),
+        };
         let sources = self.inner.catalog.version_sources(&version.id).await?;
         let path = format!("{}transforms.json", version_prefix(&version.id));
         // Versions published before transform logs existed have none: an empty log, not an error.
@@ -419,6 +426,12 @@ impl Tapwater {
             }
             None => TransformLog::default(),
         };
+        let mut transform_log: TransformLog = transform_log;
+        if !readable {
+            for entry in &mut transform_log.entries {
+                entry.examples.clear();
+            }
+        }
         Ok(VersionTransforms {
             dataset: slug.to_string(),
             seq: version.seq,
@@ -431,7 +444,7 @@ impl Tapwater {
 
     /// Whether `actor` may run a dry run (the right to publish), checked before an upload is read.
     pub fn check_publish_right(&self, actor: &Actor) -> Result<(), AppError> {
-        authorize(actor, Action::PublishVersion(""))
+        authorize(actor, Action::DryRun)
     }
 
     /// The dry run over HTTP: staged uploads read with `pipeline`, or else the pipeline of `dataset`, or else the
@@ -444,7 +457,12 @@ impl Tapwater {
         pipeline: Option<Pipeline>,
         dataset: Option<&str>,
     ) -> Result<CheckReport, AppError> {
-        authorize(actor, Action::PublishVersion(dataset.unwrap_or("")))?;
+        match dataset {
+            Some(slug) => {
+                self.authorize_dataset(actor, slug, DatasetAction::Publish).await?;
+            }
+            None => authorize(actor, Action::DryRun)?,
+        }
         if uploads.is_empty() {
             return Err(AppError::invalid(
                 "invalid_body",

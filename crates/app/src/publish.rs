@@ -26,7 +26,7 @@ use tapwater_types::{
 };
 use tokio::io::AsyncWriteExt;
 
-use crate::access::{Action, authorize};
+use crate::access::DatasetAction;
 use crate::catalog::parse_slug;
 use crate::{AppError, Tapwater, staging_dir};
 
@@ -187,8 +187,7 @@ impl Tapwater {
     /// Whether `actor` may publish into `slug` and the dataset exists — checked before an upload is read, so a
     /// refused client does not send gigabytes first.
     pub async fn check_publish(&self, actor: &Actor, slug: &str) -> Result<(), AppError> {
-        authorize(actor, Action::PublishVersion(slug))?;
-        self.existing_slug(slug).await?;
+        self.authorize_dataset(actor, slug, DatasetAction::Publish).await?;
         Ok(())
     }
 
@@ -213,8 +212,19 @@ impl Tapwater {
         options: PublishOptions,
         progress: ProgressFn,
     ) -> Result<Arc<Version>, AppError> {
-        authorize(actor, Action::PublishVersion(slug))?;
         let parsed = parse_slug(slug, "slug")?;
+        // An existing dataset needs the right to publish into it; a missing one, with `create_if_missing`, the right
+        // to create it (checked by create_dataset below).
+        match self.authorize_dataset(actor, slug, DatasetAction::Publish).await {
+            Ok(_) => {}
+            Err(AppError::DatasetNotFound { .. }) if options.create_if_missing.is_some() => {
+                if self.inner.catalog.get_dataset(&parsed).await?.is_some() {
+                    // It exists but the actor may not see it (a draft of another organisation).
+                    return Err(AppError::DatasetNotFound { slug: slug.to_string() });
+                }
+            }
+            Err(err) => return Err(err),
+        }
         if input.uploads.is_empty() {
             return Err(AppError::invalid(
                 "invalid_body",
@@ -417,7 +427,7 @@ impl Tapwater {
             data_bytes,
             stats: report.stats,
             artefacts: vec![("statistics".to_string(), ArtefactStatus::Ready)],
-            published_by: actor.label().to_string(),
+            published_by: actor.label(),
         };
         let sources = VersionSources { pipeline_revision: plan.pipeline_revision, files };
         let version = Arc::new(self.inner.catalog.commit_version_with(slug, &new, &sources).await?);
@@ -425,8 +435,19 @@ impl Tapwater {
         self.forget_current(slug.as_str());
         tracing::info!(
             dataset = %slug, seq = version.seq, rows = version.row_count, files = sources.files.len(),
-            actor = actor.label(), "version published"
+            actor = %actor.label(), "version published"
         );
+        self.record_audit(tapwater_store::AuditRecord {
+            actor: actor.label(),
+            action: "version.published".to_string(),
+            dataset: Some(slug.as_str().to_string()),
+            version: Some(version.seq),
+            row_count: Some(version.row_count),
+            outcome: "ok".to_string(),
+            detail: Some(format!("sha256 {}", version.original.sha256)),
+            ..tapwater_store::AuditRecord::default()
+        })
+        .await?;
 
         // Load the new version into memory in the background so the first query after a publish is fast.
         if self.inner.config.warm_after_publish {
@@ -464,7 +485,7 @@ impl Tapwater {
         slug: &str,
         input: PublishInput,
     ) -> Result<tapwater_types::Job, AppError> {
-        authorize(actor, Action::PublishVersion(slug))?;
+        self.authorize_dataset(actor, slug, DatasetAction::Publish).await?;
         self.existing_slug(slug).await?;
         let now = chrono::Utc::now();
         let job = tapwater_types::Job {
@@ -539,9 +560,17 @@ impl Tapwater {
     /// than [`STALE_PUBLISH_JOB`] lost its process (a restart, a crash): its upload lived in that process's staging
     /// directory and cannot be resumed elsewhere, so the job is recorded as failed (`job_interrupted`) instead of
     /// staying "running" forever. (Scheduled source runs are leased and taken over instead; see `sources.rs`.)
-    pub async fn job(&self, _actor: &Actor, id: &str) -> Result<tapwater_types::Job, AppError> {
+    ///
+    /// Jobs are the publishers' business: only those who may publish into the job's dataset see it (to anyone else
+    /// it does not exist).
+    pub async fn job(&self, actor: &Actor, id: &str) -> Result<tapwater_types::Job, AppError> {
         let mut job =
             self.inner.catalog.get_job(id).await?.ok_or_else(|| AppError::JobNotFound { id: id.to_string() })?;
+        match self.authorize_dataset(actor, &job.dataset, DatasetAction::Publish).await {
+            Ok(_) => {}
+            Err(AppError::Unauthorized) => return Err(AppError::Unauthorized),
+            Err(_) => return Err(AppError::JobNotFound { id: id.to_string() }),
+        }
         let unfinished = matches!(job.status, tapwater_types::JobStatus::Queued | tapwater_types::JobStatus::Running);
         let silent = chrono::Utc::now().signed_duration_since(job.updated_at);
         if job.kind == "publish" && unfinished && silent > STALE_PUBLISH_JOB {

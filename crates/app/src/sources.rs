@@ -40,7 +40,7 @@ use tapwater_types::{
 };
 use tokio::io::AsyncWriteExt;
 
-use crate::access::{Action, authorize};
+use crate::access::DatasetAction;
 use crate::{AppError, ProgressFn, PublishOptions, PublishProgress, Tapwater, staging_dir};
 
 /// Taiwan's offset. Taiwan has kept UTC+8 without daylight saving since 1980, so a fixed offset reads future
@@ -344,7 +344,7 @@ fn view_of(record: SourceRecord, last_run: Option<SourceRun>) -> Source {
 impl Tapwater {
     /// The source of a dataset, connection redacted, with its latest run. Anyone may read it (like the dataset).
     pub async fn source(&self, actor: &Actor, slug: &str) -> Result<Source, AppError> {
-        authorize(actor, Action::ReadDataset(slug))?;
+        self.authorize_dataset(actor, slug, DatasetAction::View).await?;
         let parsed = self.existing_slug(slug).await?;
         let record = self
             .inner
@@ -354,7 +354,7 @@ impl Tapwater {
             .ok_or_else(|| AppError::SourceNotFound { slug: slug.to_string() })?;
         let last = self.inner.catalog.source_runs(&parsed, 1).await?.into_iter().next();
         let mut view = view_of(record, last);
-        if authorize(actor, Action::ConfigureSource(slug)).is_err() {
+        if self.authorize_dataset(actor, slug, DatasetAction::ConfigureSource).await.is_err() {
             // Anyone may see that a dataset is fed from a database and when it runs; the database's address, user
             // and query are internal to the agency, even with the password hidden.
             view.sql = None;
@@ -365,7 +365,7 @@ impl Tapwater {
     /// Sets (or replaces) the source of a dataset. Validates the URL, connection form, query and schedule; does not
     /// connect (a run does, and records what went wrong).
     pub async fn set_source(&self, actor: &Actor, slug: &str, input: SourceInput) -> Result<Source, AppError> {
-        authorize(actor, Action::ConfigureSource(slug))?;
+        self.authorize_dataset(actor, slug, DatasetAction::ConfigureSource).await?;
         let parsed = self.existing_slug(slug).await?;
         let (spec, cron) = spec_of(input)?;
         let next = match (&cron, spec.enabled) {
@@ -376,7 +376,7 @@ impl Tapwater {
         tracing::info!(dataset = %slug, kind = spec.kind.as_str(), schedule = ?spec.schedule, "source set");
         let last = self.inner.catalog.source_runs(&parsed, 1).await?.into_iter().next();
         let mut view = view_of(record, last);
-        if authorize(actor, Action::ConfigureSource(slug)).is_err() {
+        if self.authorize_dataset(actor, slug, DatasetAction::ConfigureSource).await.is_err() {
             // Anyone may see that a dataset is fed from a database and when it runs; the database's address, user
             // and query are internal to the agency, even with the password hidden.
             view.sql = None;
@@ -386,7 +386,7 @@ impl Tapwater {
 
     /// Removes the source of a dataset (its past runs stay). `source_not_found` if it had none.
     pub async fn delete_source(&self, actor: &Actor, slug: &str) -> Result<(), AppError> {
-        authorize(actor, Action::ConfigureSource(slug))?;
+        self.authorize_dataset(actor, slug, DatasetAction::ConfigureSource).await?;
         let parsed = self.existing_slug(slug).await?;
         if !self.inner.catalog.delete_source(&parsed).await? {
             return Err(AppError::SourceNotFound { slug: slug.to_string() });
@@ -397,7 +397,7 @@ impl Tapwater {
 
     /// The latest runs of a dataset's source, newest first.
     pub async fn source_runs(&self, actor: &Actor, slug: &str, limit: u32) -> Result<Vec<SourceRun>, AppError> {
-        authorize(actor, Action::ReadDataset(slug))?;
+        self.authorize_dataset(actor, slug, DatasetAction::View).await?;
         let parsed = self.existing_slug(slug).await?;
         Ok(self.inner.catalog.source_runs(&parsed, limit.clamp(1, MAX_RUNS_LISTED)).await?)
     }
@@ -406,7 +406,7 @@ impl Tapwater {
     /// run already queued or running is returned instead of a second one. This process tries to run it right away;
     /// if a scheduler elsewhere claims it first, that one runs it — never both.
     pub async fn start_source_run(&self, actor: &Actor, slug: &str) -> Result<Job, AppError> {
-        authorize(actor, Action::ConfigureSource(slug))?;
+        self.authorize_dataset(actor, slug, DatasetAction::ConfigureSource).await?;
         let parsed = self.existing_slug(slug).await?;
         if self.inner.catalog.get_source(&parsed).await?.is_none() {
             return Err(AppError::SourceNotFound { slug: slug.to_string() });
@@ -452,7 +452,7 @@ impl Tapwater {
     }
 
     async fn start_queued_run(&self, actor: &Actor, slug: &str) -> Result<Job, AppError> {
-        authorize(actor, Action::ConfigureSource(slug))?;
+        self.authorize_dataset(actor, slug, DatasetAction::ConfigureSource).await?;
         let parsed = self.existing_slug(slug).await?;
         if self.inner.catalog.get_source(&parsed).await?.is_none() {
             return Err(AppError::SourceNotFound { slug: slug.to_string() });

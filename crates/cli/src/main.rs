@@ -3,6 +3,7 @@
 //! Every subcommand works through the application layer (`tapwater-app`) as the system actor, directly on the data
 //! directory or database — so `tapwater publish` works with or without a server running.
 
+mod admin;
 mod check;
 mod pipeline;
 mod sources;
@@ -13,7 +14,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use tapwater_app::{Actor, AppError, Config, DatasetListQuery, Lang, Tapwater};
+use tapwater_app::{Actor, AppError, Config, Lang, Tapwater};
 
 /// tapwater: open government data that flows like tap water — clean, metered, always on.
 /// 開放政府資料平臺。
@@ -73,11 +74,23 @@ enum Command {
         #[command(subcommand)]
         command: pipeline::PipelineCommand,
     },
-    /// List datasets — 列出資料集.
+    /// List datasets, or set their access level — 列出資料集、設定開放層級.
     Datasets {
         /// Words to look for in title, description and tags.
         #[arg(long)]
         q: Option<String>,
+        #[command(subcommand)]
+        command: Option<admin::DatasetsCommand>,
+    },
+    /// Accounts, API keys and organisations — 帳號、金鑰與機關管理.
+    Admin {
+        #[command(subcommand)]
+        command: admin::AdminCommand,
+    },
+    /// Verify or export the tamper-evident audit log — 稽核紀錄.
+    Audit {
+        #[command(subcommand)]
+        command: admin::AuditCommand,
     },
     /// List the licences a dataset can use — 列出授權條款.
     Licenses,
@@ -105,6 +118,8 @@ struct ServeArgs {
     /// Token for writes over HTTP (default: generated once into <data-dir>/admin-token).
     #[arg(long, env = "TAPWATER_ADMIN_TOKEN", hide_env_values = true)]
     admin_token: Option<String>,
+    #[command(flatten)]
+    access: admin::AccessSettings,
 }
 
 #[derive(Args)]
@@ -209,18 +224,9 @@ async fn run(cli: Cli) -> Result<(), AppError> {
         Command::Publish(args) => pipeline::publish(&cli.global, args).await,
         Command::Check(args) => check::run(args).await,
         Command::Pipeline { command } => pipeline::run(&cli.global, command).await,
-        Command::Datasets { q } => {
-            let app = Tapwater::open(config(&cli.global, None)).await?;
-            let list = app
-                .list_datasets(&Actor::System, DatasetListQuery { q, limit: Some(1000), ..Default::default() })
-                .await?;
-            for d in &list.datasets {
-                let version = d.current_version.map(|v| format!("v{v}")).unwrap_or_else(|| "-".into());
-                println!("{}\t{}\t{}", d.slug, version, d.title);
-            }
-            eprintln!("{} dataset(s)", list.total);
-            Ok(())
-        }
+        Command::Datasets { q, command } => admin::datasets(config(&cli.global, None), command, q).await,
+        Command::Admin { command } => admin::admin(config(&cli.global, None), command).await,
+        Command::Audit { command } => admin::audit(config(&cli.global, None), command).await,
         Command::Gc { older_than_minutes } => {
             let app = Tapwater::open(config(&cli.global, None)).await?;
             let removed = app.collect_orphans(Duration::from_secs(older_than_minutes * 60)).await?;
@@ -238,7 +244,9 @@ async fn run(cli: Cli) -> Result<(), AppError> {
 }
 
 async fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<(), AppError> {
-    let app = Tapwater::open(config(global, args.admin_token)).await?;
+    let mut settings = config(global, args.admin_token);
+    args.access.apply(&mut settings)?;
+    let app = Tapwater::open(settings).await?;
     if args.demo {
         let published = app.publish_demo(&Actor::System).await?;
         if !published.is_empty() {
@@ -249,7 +257,12 @@ async fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<(), AppError> {
         .await
         .map_err(|e| AppError::Internal(format!("cannot listen on {}: {e}", args.addr)))?;
     let local = listener.local_addr().map_err(|e| AppError::Internal(e.to_string()))?;
-    eprintln!("tapwater {} listening on http://{local}  ({})", env!("CARGO_PKG_VERSION"), app.describe());
+    eprintln!(
+        "tapwater {} listening on http://{local}  ({}; {})",
+        env!("CARGO_PKG_VERSION"),
+        app.describe(),
+        app.limiter_description()
+    );
     eprintln!("  API reference / API 文件: http://{local}/api/v1/docs");
     if app.config().admin_token.is_none() {
         eprintln!("  admin token for writes / 寫入用管理權杖: {}", global.data_dir.join("admin-token").display());

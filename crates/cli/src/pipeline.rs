@@ -249,6 +249,7 @@ async fn publish_one(
             license: args.license.clone(),
             frequency: args.frequency.clone(),
             tags: args.tags.clone(),
+            ..DatasetInput::default()
         }),
         update: has_metadata.then(|| DatasetPatch {
             title: args.title.clone(),
@@ -258,6 +259,7 @@ async fn publish_one(
             license: args.license.clone(),
             frequency: args.frequency.clone(),
             tags: (!args.tags.is_empty()).then(|| args.tags.clone()),
+            ..DatasetPatch::default()
         }),
         ..PublishOptions::default()
     };

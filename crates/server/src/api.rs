@@ -20,12 +20,16 @@ use tapwater_app::{
 use tapwater_query::cache::CachedResponse;
 use tapwater_query::encode::{OutputFormat, PageMeta, RowSet, encode_page, geo_columns, geo_columns_of};
 use tapwater_types::{
-    Dataset, DatasetInput, DatasetPatch, Job, LICENSES, License, PublishMode, TableSchema, Version, VersionSummary,
+    AccessLevel, Dataset, DatasetInput, DatasetPatch, Job, LICENSES, License, PublishMode, TableSchema, Version,
+    VersionSummary,
 };
 
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Ctx, param, query_pairs};
-use crate::negotiate::{cache_control, canonical_query, etag, http_date, not_modified, output_format};
+use crate::gate::ROWS_HEADER;
+use crate::negotiate::{
+    cache_control, canonical_query, etag, http_date, not_modified, output_format, private_cache_control,
+};
 
 /// Responses larger than this are streamed to the client but not kept in the response cache.
 const MAX_CACHED_BODY: usize = 4 * 1024 * 1024;
@@ -278,8 +282,8 @@ pub async fn get_version(
     Path((slug, seq)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let seq: i64 = seq.parse().map_err(|_| ctx.err(AppError::VersionNotFound { slug: slug.clone(), seq: 0 }))?;
-    let version = app.version(&ctx.actor, &slug, Some(seq)).await.map_err(|e| ctx.err(e))?;
-    Ok(json_with_etag(&headers, &*version))
+    let version = app.version_info(&ctx.actor, &slug, seq).await.map_err(|e| ctx.err(e))?;
+    Ok(json_with_etag(&headers, &version))
 }
 
 // ------------------------------------------------------------------------------------------------ publishing
@@ -459,7 +463,10 @@ pub async fn rows(
                     truncated: None,
                 },
             )?;
-            let mut extra = vec![("x-total-count".to_string(), page.total.to_string())];
+            let mut extra = vec![
+                ("x-total-count".to_string(), page.total.to_string()),
+                (ROWS_HEADER.to_string(), page.row_ids.len().to_string()),
+            ];
             if let Some(cursor) = &page.next_cursor {
                 extra.push(("link".to_string(), next_link(&slug, &pairs, cursor)));
             }
@@ -501,7 +508,13 @@ pub async fn aggregate(
                 &columns,
                 &PageMeta { groups: Some(answer.output.total_groups), next_cursor: None, total: None, truncated: None },
             )?;
-            Ok((body, vec![("x-total-count".to_string(), answer.output.total_groups.to_string())]))
+            Ok((
+                body,
+                vec![
+                    ("x-total-count".to_string(), answer.output.total_groups.to_string()),
+                    (ROWS_HEADER.to_string(), batch.num_rows().to_string()),
+                ],
+            ))
         }
     })
     .await
@@ -531,7 +544,7 @@ pub async fn sql(
 ) -> Result<Response, ApiError> {
     let pairs = query_pairs(raw.as_deref());
     let format = output_format(&pairs, &headers).map_err(|e| ctx.err(e))?;
-    let version = app.resolve_read(&ctx.actor, &slug, &pairs).await.map_err(|e| ctx.err(e))?;
+    let (version, access) = app.resolve_read(&ctx.actor, &slug, &pairs).await.map_err(|e| ctx.err(e))?;
     let query = param(&pairs, "q").unwrap_or("").to_string();
     let answer = app.sql(&ctx.actor, &slug, version.clone(), &query).await.map_err(|e| ctx.err(e))?;
     check_geo(format, answer.batch.schema_ref()).map_err(|e| ctx.err(e))?;
@@ -546,6 +559,8 @@ pub async fn sql(
     .map_err(|e| ctx.err(e))?;
     // The answer may read other datasets too, so the validator is the body itself.
     let tag = etag(&hex::encode(sha2::Sha256::digest(&body)), "sql", "", format.name());
+    // Public only when every dataset the query read is (the answer knows which it joined).
+    let public = access == AccessLevel::Public && answer.all_public;
     if not_modified(&headers, &tag) {
         return Ok(not_modified_response(&tag, false));
     }
@@ -553,8 +568,9 @@ pub async fn sql(
     let h = response.headers_mut();
     set(h, CONTENT_TYPE, format.media_type());
     set(h, ETAG, &tag);
+    set(h, HeaderName::from_static(ROWS_HEADER), &answer.batch.num_rows().to_string());
     h.insert(LAST_MODIFIED, http_date(version.created_at));
-    h.insert(CACHE_CONTROL, cache_control(false));
+    h.insert(CACHE_CONTROL, if public { cache_control(false) } else { private_cache_control() });
     h.insert(VARY, HeaderValue::from_static("Accept"));
     set(h, HeaderName::from_static("x-tapwater-version"), &version.seq.to_string());
     Ok(response)
@@ -594,10 +610,11 @@ pub async fn download(
         ))
     })?;
     let bom = matches!(param(&pairs, "bom"), Some("1" | "true"));
-    let version = app.resolve_read(&ctx.actor, &slug, &pairs).await.map_err(|e| ctx.err(e))?;
+    let (version, access) = app.resolve_read(&ctx.actor, &slug, &pairs).await.map_err(|e| ctx.err(e))?;
     let pinned = param(&pairs, "_version").is_some();
     let tag = etag(&version.id, "download", format_name, if bom { "bom" } else { "" });
-    if not_modified(&headers, &tag) {
+    // Audited datasets answer every read in full, so each one is recorded.
+    if !access.is_audited() && not_modified(&headers, &tag) {
         return Ok(not_modified_response(&tag, pinned));
     }
     if format == DownloadFormat::Geojson && !version_has_geo(&version) {
@@ -620,8 +637,12 @@ pub async fn download(
     }
     set(h, CONTENT_DISPOSITION, &content_disposition(&filename));
     set(h, ETAG, &tag);
+    set(h, HeaderName::from_static(ROWS_HEADER), &version.row_count.to_string());
     h.insert(LAST_MODIFIED, http_date(version.created_at));
-    h.insert(CACHE_CONTROL, cache_control(pinned));
+    h.insert(
+        CACHE_CONTROL,
+        if access == AccessLevel::Public { cache_control(pinned) } else { private_cache_control() },
+    );
     set(h, HeaderName::from_static("x-tapwater-version"), &version.seq.to_string());
     Ok(response)
 }
@@ -708,21 +729,23 @@ where
     F: FnOnce(Arc<Version>) -> Fut,
     Fut: std::future::Future<Output = Result<(Bytes, Vec<(String, String)>), AppError>>,
 {
-    let version = app.resolve_read(&ctx.actor, slug, pairs).await.map_err(|e| ctx.err(e))?;
+    let (version, access) = app.resolve_read(&ctx.actor, slug, pairs).await.map_err(|e| ctx.err(e))?;
     let pinned = pairs.iter().any(|(k, _)| k == "_version" || k == "_cursor");
     let canonical = canonical_query(pairs);
     let tag = etag(&version.id, endpoint, &canonical, format.name());
-    if not_modified(headers, &tag) {
+    // Reads of audited datasets are computed every time (no 304, no response cache), so every one is recorded.
+    let audited = access.is_audited();
+    if !audited && not_modified(headers, &tag) {
         return Ok(not_modified_response(&tag, pinned));
     }
     let cache = app.engine().response_cache();
     let key = format!("{}\u{1}{endpoint}\u{1}{canonical}\u{1}{}", version.id, format.name());
-    let cached = match cache.get(&key) {
+    let cached = match cache.get(&key).filter(|_| !audited) {
         Some(hit) => hit,
         None => {
             let (body, extra) = compute(version.clone()).await.map_err(|e| ctx.err(e))?;
             let entry = CachedResponse { body, content_type: format.media_type().to_string(), headers: extra };
-            if entry.body.len() <= MAX_CACHED_BODY {
+            if entry.body.len() <= MAX_CACHED_BODY && !audited {
                 cache.insert(key, entry.clone());
             }
             entry
@@ -733,7 +756,10 @@ where
     set(h, CONTENT_TYPE, &cached.content_type);
     set(h, ETAG, &tag);
     h.insert(LAST_MODIFIED, http_date(version.created_at));
-    h.insert(CACHE_CONTROL, cache_control(pinned));
+    h.insert(
+        CACHE_CONTROL,
+        if access == AccessLevel::Public { cache_control(pinned) } else { private_cache_control() },
+    );
     h.insert(VARY, HeaderValue::from_static("Accept"));
     set(h, HeaderName::from_static("x-tapwater-version"), &version.seq.to_string());
     for (name, value) in &cached.headers {

@@ -48,6 +48,7 @@ pub fn status_of(kind: ErrorKind) -> StatusCode {
         ErrorKind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         ErrorKind::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         ErrorKind::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorKind::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
         ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -73,6 +74,10 @@ impl IntoResponse for ApiError {
             // The detail goes to the log only: no file path, SQL or engine text reaches a client.
             tracing::error!(error = %self.error, "request failed");
         }
-        error_response(status, self.error.code(), self.error.message(self.lang), self.error.param())
+        let mut response = error_response(status, self.error.code(), self.error.message(self.lang), self.error.param());
+        if let Some(seconds) = self.error.retry_after() {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(seconds));
+        }
+        response
     }
 }

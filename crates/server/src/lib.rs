@@ -4,10 +4,12 @@
 //! Handlers only translate between HTTP and the application layer (`tapwater-app`); authorization, queries and
 //! storage all live there. Errors become responses in exactly one place ([`error`]).
 
+pub mod access_api;
 pub mod api;
 mod docs;
 pub mod error;
 mod extract;
+pub mod gate;
 mod negotiate;
 pub mod openapi;
 pub mod pipeline_api;
@@ -57,15 +59,24 @@ pub fn router(app: Tapwater) -> Router {
         .route("/openapi.json", get(openapi::openapi_json))
         .route("/docs", get(docs::api_reference))
         .route("/", get(index))
-        .merge(sources_api::routes());
+        .merge(sources_api::routes())
+        .merge(access_api::routes())
+        // Every /api/v1 request: who is asking, rate limit, usage metering.
+        .layer(axum::middleware::from_fn_with_state(app.clone(), gate::gate));
 
     // Public reads may be called from any web page (civic apps, notebooks); writes need the admin token and are not
     // opened to other origins.
     let cors = CorsLayer::new()
         .allow_origin(Any)
         .allow_methods([Method::GET, Method::HEAD, Method::OPTIONS])
-        .allow_headers([ACCEPT, CONTENT_TYPE, IF_NONE_MATCH, AUTHORIZATION])
+        .allow_headers([ACCEPT, CONTENT_TYPE, IF_NONE_MATCH, AUTHORIZATION, HeaderName::from_static("x-api-key")])
         .expose_headers([
+            HeaderName::from_static("ratelimit-limit"),
+            HeaderName::from_static("ratelimit-remaining"),
+            HeaderName::from_static("ratelimit-reset"),
+            HeaderName::from_static("ratelimit-policy"),
+            HeaderName::from_static("retry-after"),
+            HeaderName::from_static("x-tapwater-rows"),
             HeaderName::from_static("etag"),
             HeaderName::from_static("link"),
             HeaderName::from_static("x-total-count"),
@@ -107,9 +118,15 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(app).into_make_service_with_connect_info::<SocketAddr>())
+    app.spawn_housekeeping();
+    let served = axum::serve(listener, router(app.clone()).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+    // What was metered since the last flush.
+    if let Err(err) = app.flush_usage().await {
+        tracing::warn!(%err, "could not write the last usage counts");
+    }
+    served
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -73,6 +73,12 @@ pub fn http_date(time: DateTime<Utc>) -> HeaderValue {
 
 /// `Cache-Control` for a read: a version pinned by `_version` or a cursor never changes, so caches may keep it;
 /// the current version must be revalidated (cheaply, with the ETag).
+/// `Cache-Control` for answers about data that is not public: only the caller's own browser may keep them, and
+/// must ask again each time (a revoked key or grant must take effect).
+pub fn private_cache_control() -> HeaderValue {
+    HeaderValue::from_static("private, no-cache")
+}
+
 pub fn cache_control(pinned: bool) -> HeaderValue {
     if pinned {
         HeaderValue::from_static("public, max-age=31536000, immutable")

@@ -16,8 +16,8 @@ use sqlx::pool::PoolConnectionMetadata;
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{AnyConnection, AnyPool, AssertSqlSafe, ConnectOptions, Connection, Executor, Row, Transaction};
 use tapwater_types::{
-    Artefact, ArtefactStatus, ColumnStats, Dataset, Frequency, OriginalFile, Publisher, Slug, TableSchema, Version,
-    VersionSources, VersionSummary,
+    AccessLevel, Artefact, ArtefactStatus, ColumnStats, Dataset, Frequency, OriginalFile, Publisher, Slug, TableSchema,
+    Version, VersionSources, VersionSummary,
 };
 use url::Url;
 
@@ -30,6 +30,9 @@ mod pipelines;
 // Scheduled sources, their runs and job leases: src/sources.rs, a child module for the same reason.
 #[path = "sources.rs"]
 pub(crate) mod sources;
+// Accounts, sessions, keys, memberships, applications, the audit log, usage and rate buckets: src/access.rs.
+#[path = "access.rs"]
+pub(crate) mod access;
 
 /// How long a SQLite connection waits for another writer (this process or another one, e.g. `tapwater publish`
 /// next to a running server) before giving up with "database is locked".
@@ -84,6 +87,8 @@ pub struct NewDataset {
     pub frequency: Option<Frequency>,
     /// Kept in this order; exact duplicates are dropped.
     pub tags: Vec<String>,
+    pub access: AccessLevel,
+    pub draft: bool,
 }
 
 /// A change to a dataset's metadata: `None` leaves a field as it is; `Some(None)` clears an optional one.
@@ -95,6 +100,8 @@ pub struct DatasetUpdate {
     pub license: Option<String>,
     pub frequency: Option<Option<Frequency>>,
     pub tags: Option<Vec<String>>,
+    pub access: Option<AccessLevel>,
+    pub draft: Option<bool>,
 }
 
 /// Which datasets to list.
@@ -105,13 +112,27 @@ pub struct DatasetQuery {
     pub publisher: Option<Slug>,
     /// Exact tag.
     pub tag: Option<String>,
+    /// Which drafts to include.
+    pub drafts: Drafts,
     pub limit: u32,
     pub offset: u64,
 }
 
+/// Which draft datasets a listing includes (released datasets are always listed).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Drafts {
+    /// None: what the public sees.
+    #[default]
+    Hide,
+    /// Those of these publishers (the organisations the caller edits for).
+    Of(Vec<Slug>),
+    /// All of them (site administrators, the operator).
+    All,
+}
+
 impl Default for DatasetQuery {
     fn default() -> Self {
-        DatasetQuery { text: None, publisher: None, tag: None, limit: 100, offset: 0 }
+        DatasetQuery { text: None, publisher: None, tag: None, drafts: Drafts::Hide, limit: 100, offset: 0 }
     }
 }
 
@@ -242,7 +263,7 @@ fn contains_pattern(needle: &str) -> String {
 
 /// Columns selected for a dataset, joined with its publisher (`d`, `p`).
 const DATASET_COLUMNS: &str = "d.id, d.slug, d.title, d.description, d.license, d.frequency, d.created_at, \
-     d.updated_at, d.current_version_seq, p.slug AS publisher_slug, p.name AS publisher_name \
+     d.updated_at, d.current_version_seq, d.access_level, d.draft, p.slug AS publisher_slug, p.name AS publisher_name \
      FROM datasets d LEFT JOIN publishers p ON p.id = d.publisher_id";
 
 /// Columns selected for a version (`v`), to be joined with its dataset (`d`).
@@ -280,8 +301,14 @@ fn dataset_from_row(row: &AnyRow) -> Result<DatasetRow, StoreError> {
             created_at: time::parse(&row.try_get::<String, _>("created_at")?)?,
             updated_at: time::parse(&row.try_get::<String, _>("updated_at")?)?,
             current_version: row.try_get("current_version_seq")?,
+            access: parse_access(&row.try_get::<String, _>("access_level")?)?,
+            draft: row.try_get::<i64, _>("draft")? != 0,
         },
     })
+}
+
+fn parse_access(text: &str) -> Result<AccessLevel, StoreError> {
+    AccessLevel::parse(text).ok_or_else(|| StoreError::Corrupt(format!("unknown access level {text:?}")))
 }
 
 fn version_from_row(row: &AnyRow) -> Result<Version, StoreError> {
@@ -584,7 +611,8 @@ impl Catalog {
         };
         let inserted = sqlx::query(
             "INSERT INTO datasets (slug, title, description, publisher_id, license, frequency, search_text, \
-             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id",
+             created_at, updated_at, access_level, draft) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10) \
+             RETURNING id",
         )
         .bind(new.slug.as_str())
         .bind(new.title.as_str())
@@ -594,6 +622,8 @@ impl Catalog {
         .bind(new.frequency.map(|f| f.as_str().to_string()))
         .bind(search_text(&new.title, &new.description, &tags))
         .bind(now)
+        .bind(new.access.as_str())
+        .bind(i64::from(new.draft))
         .fetch_one(&mut *tx)
         .await;
         let dataset_id: i64 = match inserted {
@@ -616,7 +646,8 @@ impl Catalog {
         let not_found = || StoreError::NotFound { what: format!("dataset {slug}") };
         let mut tx = self.begin_write().await?;
         let sql = format!(
-            "SELECT id, title, description, publisher_id, license, frequency FROM datasets WHERE slug = $1{}",
+            "SELECT id, title, description, publisher_id, license, frequency, access_level, draft FROM datasets \
+             WHERE slug = $1{}",
             self.for_update()
         );
         let row = sqlx::query(AssertSqlSafe(sql))
@@ -637,6 +668,14 @@ impl Catalog {
             None => row.try_get("frequency")?,
             Some(frequency) => frequency.map(|f| f.as_str().to_string()),
         };
+        let access = match update.access {
+            Some(level) => level.as_str().to_string(),
+            None => row.try_get("access_level")?,
+        };
+        let draft: i64 = match update.draft {
+            Some(draft) => i64::from(draft),
+            None => row.try_get("draft")?,
+        };
         let tags = match &update.tags {
             Some(tags) => {
                 let tags = unique_tags(tags);
@@ -653,7 +692,7 @@ impl Catalog {
         };
         sqlx::query(
             "UPDATE datasets SET title = $1, description = $2, publisher_id = $3, license = $4, frequency = $5, \
-             search_text = $6, updated_at = $7 WHERE id = $8",
+             search_text = $6, updated_at = $7, access_level = $8, draft = $9 WHERE id = $10",
         )
         .bind(title.as_str())
         .bind(description.as_str())
@@ -662,6 +701,8 @@ impl Catalog {
         .bind(frequency)
         .bind(search_text(&title, &description, &tags))
         .bind(time::format(time::now()))
+        .bind(access)
+        .bind(draft)
         .bind(dataset_id)
         .execute(&mut *tx)
         .await?;
@@ -693,6 +734,22 @@ impl Catalog {
                 "EXISTS (SELECT 1 FROM dataset_tags t WHERE t.dataset_id = d.id AND t.tag = ${})",
                 args.len()
             ));
+        }
+        match &query.drafts {
+            Drafts::All => {}
+            Drafts::Hide => conditions.push("d.draft = 0".to_string()),
+            Drafts::Of(publishers) => {
+                let mut listed = Vec::new();
+                for publisher in publishers.iter().take(IN_LIST_CHUNK) {
+                    args.push(publisher.as_str().to_string());
+                    listed.push(format!("${}", args.len()));
+                }
+                if listed.is_empty() {
+                    conditions.push("d.draft = 0".to_string());
+                } else {
+                    conditions.push(format!("(d.draft = 0 OR p.slug IN ({}))", listed.join(", ")));
+                }
+            }
         }
         let filter = if conditions.is_empty() { String::new() } else { format!(" WHERE {}", conditions.join(" AND ")) };
 

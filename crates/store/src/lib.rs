@@ -30,8 +30,11 @@ mod migrations;
 mod time;
 
 pub use blobs::Blobs;
+pub use catalog::access::{
+    AuditRecord, AuditVerdict, DatasetAccess, NewUser, SessionRecord, UsageRow, UserCredentials, audit_entry_hash,
+};
 pub use catalog::sources::{ClaimedJob, DueSource, RunOutcome, SOURCE_JOB_KIND, SourceRecord, SourceSpec};
-pub use catalog::{Catalog, DatasetPage, DatasetQuery, DatasetUpdate, DbKind, NewDataset, NewVersion};
+pub use catalog::{Catalog, DatasetPage, DatasetQuery, DatasetUpdate, DbKind, Drafts, NewDataset, NewVersion};
 pub use error::StoreError;
 pub use id::{new_version_id, version_id_millis};
 

@@ -37,6 +37,7 @@ const STEPS: &[Step] = &[
     step!(1, "catalog", "0001_catalog.sql"),
     step!(2, "pipelines", "0002_pipelines.sql"),
     step!(3, "sources", "0003_sources.sql"),
+    step!(4, "access", "0004_access.sql"),
 ];
 
 /// The migrator for one kind of database.

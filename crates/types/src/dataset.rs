@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::{ColumnStats, Slug, TableSchema};
+use crate::{AccessLevel, ColumnStats, Slug, TableSchema};
 
 /// An organisation that publishes datasets (an agency, a city bureau …), created on first use.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -54,32 +54,6 @@ impl Frequency {
     }
 }
 
-/// Who is asking. Every application-layer operation takes one.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Actor {
-    /// Anyone on the network, without credentials.
-    Anonymous,
-    /// The holder of the admin token (until accounts arrive).
-    Admin,
-    /// The operator at the command line, working on the data directory or database directly.
-    System,
-}
-
-impl Actor {
-    pub fn can_write(&self) -> bool {
-        matches!(self, Actor::Admin | Actor::System)
-    }
-
-    /// A short name for logs and, later, the audit log.
-    pub fn label(&self) -> &'static str {
-        match self {
-            Actor::Anonymous => "anonymous",
-            Actor::Admin => "admin-token",
-            Actor::System => "system",
-        }
-    }
-}
-
 /// A dataset: metadata plus a pointer to its current version.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Dataset {
@@ -96,6 +70,12 @@ pub struct Dataset {
     pub updated_at: DateTime<Utc>,
     /// Sequence number of the version served by default; `None` until the first publish completes.
     pub current_version: Option<i64>,
+    /// Who may read the rows: `public`, `registered`, `application` or `restricted`.
+    #[serde(default)]
+    pub access: AccessLevel,
+    /// A draft is seen only by its organisation's editors (and site administrators) until it is released.
+    #[serde(default)]
+    pub draft: bool,
 }
 
 /// What a publisher supplies to create a dataset.
@@ -118,6 +98,12 @@ pub struct DatasetInput {
     pub frequency: Option<String>,
     #[serde(default)]
     pub tags: Vec<String>,
+    /// `public` (default), `registered`, `application` or `restricted`.
+    #[serde(default)]
+    pub access: Option<String>,
+    /// Create the dataset as a draft, visible only to its organisation's editors.
+    #[serde(default)]
+    pub draft: Option<bool>,
 }
 
 /// A partial update of a dataset's metadata; absent fields stay as they are.
@@ -130,6 +116,10 @@ pub struct DatasetPatch {
     pub license: Option<String>,
     pub frequency: Option<String>,
     pub tags: Option<Vec<String>>,
+    /// Changing the access level needs the organisation-admin role.
+    #[serde(default)]
+    pub access: Option<String>,
+    pub draft: Option<bool>,
 }
 
 /// The file a version was published from, kept byte for byte.

@@ -6,6 +6,7 @@
 //!
 //! What it does not do: read or write anything, authorize anything (that is `tapwater-app`).
 
+mod access;
 mod dataset;
 mod field;
 mod lang;
@@ -14,9 +15,13 @@ mod pipeline;
 mod slug;
 mod source;
 
+pub use access::{
+    AccessApplication, AccessLevel, Actor, ApiKey, ApplicationStatus, AuditEntry, Credential, Membership, Principal,
+    Role, Scope, User,
+};
 pub use dataset::{
-    Actor, Artefact, ArtefactStatus, Dataset, DatasetInput, DatasetPatch, Frequency, Job, JobError, JobStatus,
-    OriginalFile, PipelineRevision, Publisher, SourceFile, Version, VersionSources, VersionSummary,
+    Artefact, ArtefactStatus, Dataset, DatasetInput, DatasetPatch, Frequency, Job, JobError, JobStatus, OriginalFile,
+    PipelineRevision, Publisher, SourceFile, Version, VersionSources, VersionSummary,
 };
 pub use field::{ColumnStats, Field, FieldType, TableSchema};
 pub use lang::Lang;
