@@ -29,8 +29,9 @@ case "${1:-}" in
     taskset -c "$CPU" "$BIN" --data-dir "$DIR" publish "$DATA/garbage_stops.csv" --dataset "$S" --quiet >&2
     ;;
   start)
+    # Rate limits are lifted: the load generator is one client on one address, far above any fair-use limit.
     # shellcheck disable=SC2086
-    nohup taskset -c "$CPU" "$BIN" --data-dir "$DIR" serve --addr "127.0.0.1:$PORT" ${TAPWATER_SERVE_ARGS:-} \
+    nohup taskset -c "$CPU" "$BIN" --data-dir "$DIR" serve --addr "127.0.0.1:$PORT" --rate-limit false ${TAPWATER_SERVE_ARGS:-} \
       > "$DATA/tapwater.log" 2>&1 &
     echo $! > "$PIDF"; echo $!
     ;;

@@ -561,15 +561,15 @@ impl Tapwater {
     /// directory and cannot be resumed elsewhere, so the job is recorded as failed (`job_interrupted`) instead of
     /// staying "running" forever. (Scheduled source runs are leased and taken over instead; see `sources.rs`.)
     ///
-    /// Jobs are the publishers' business: only those who may publish into the job's dataset see it (to anyone else
-    /// it does not exist).
+    ///
+    /// A job id is an unguessable capability handed to whoever started the job (a publisher, a scheduler run shown
+    /// in the source's runs); anyone who may see the dataset's metadata may follow it.
     pub async fn job(&self, actor: &Actor, id: &str) -> Result<tapwater_types::Job, AppError> {
         let mut job =
             self.inner.catalog.get_job(id).await?.ok_or_else(|| AppError::JobNotFound { id: id.to_string() })?;
-        match self.authorize_dataset(actor, &job.dataset, DatasetAction::Publish).await {
-            Ok(_) => {}
-            Err(AppError::Unauthorized) => return Err(AppError::Unauthorized),
-            Err(_) => return Err(AppError::JobNotFound { id: id.to_string() }),
+        match self.authorize_dataset(actor, &job.dataset, DatasetAction::View).await {
+            Ok(_) | Err(AppError::DatasetNotFound { .. }) if !job.dataset.is_empty() => {}
+            _ => return Err(AppError::JobNotFound { id: id.to_string() }),
         }
         let unfinished = matches!(job.status, tapwater_types::JobStatus::Queued | tapwater_types::JobStatus::Running);
         let silent = chrono::Utc::now().signed_duration_since(job.updated_at);

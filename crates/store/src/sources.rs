@@ -558,6 +558,8 @@ mod tests {
                 license: "OGDL-Taiwan-1.0".into(),
                 frequency: None,
                 tags: vec![],
+                access: tapwater_types::AccessLevel::Public,
+                draft: false,
             })
             .await
             .unwrap();

@@ -66,6 +66,8 @@ fn new_dataset(name: &str, title: &str) -> NewDataset {
         license: "gov-tw-1.0".to_string(),
         frequency: None,
         tags: Vec::new(),
+        access: tapwater_types::AccessLevel::Public,
+        draft: false,
     }
 }
 
@@ -148,6 +150,8 @@ async fn datasets_are_created_updated_and_read(catalog: Catalog) {
         license: "gov-tw-1.0".into(),
         frequency: Some(Frequency::Daily),
         tags: vec!["環境".into(), "垃圾".into(), "環境".into()],
+        access: tapwater_types::AccessLevel::Public,
+        draft: false,
     };
     let created = catalog.create_dataset(&new).await.unwrap();
     assert_eq!(created.slug, new.slug);

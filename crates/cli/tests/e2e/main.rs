@@ -2,6 +2,7 @@
 //! or, when `TAPWATER_TEST_POSTGRES_URL` is set, on a fresh PostgreSQL database per test (CI runs both).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::type_complexity)]
 
+mod access;
 mod cli;
 mod errors;
 mod pipeline;

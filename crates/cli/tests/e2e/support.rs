@@ -61,6 +61,8 @@ pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         catalog_refresh: Duration::ZERO,
         ..Config::default()
     };
+    // Tests fire many requests from one address; the rate-limit tests turn limits back on.
+    config.access.rate_limits.enabled = false;
     adjust(&mut config);
     let app = Tapwater::open(config.clone()).await.expect("open tapwater");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
