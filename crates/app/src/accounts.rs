@@ -140,7 +140,7 @@ pub(crate) fn normalize_email(email: &str) -> Result<String, AppError> {
 
 fn check_password(password: &str, email: &str) -> Result<(), AppError> {
     let length = password.chars().count();
-    if length < MIN_PASSWORD || length > MAX_PASSWORD {
+    if !(MIN_PASSWORD..=MAX_PASSWORD).contains(&length) {
         return Err(AppError::invalid(
             "invalid_password",
             "password",
@@ -406,7 +406,7 @@ impl Tapwater {
             )
         };
         // Check the password first, so a too-short one does not use up the token.
-        if password.chars().count() < MIN_PASSWORD || password.chars().count() > MAX_PASSWORD {
+        if !(MIN_PASSWORD..=MAX_PASSWORD).contains(&password.chars().count()) {
             check_password(password, "")?;
         }
         let user_id =

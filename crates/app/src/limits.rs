@@ -117,7 +117,7 @@ pub(crate) enum Limiter {
     Memory(Mutex<HashMap<String, Bucket>>),
     Catalog,
     /// The client, and one multiplexed connection shared by all requests (made on first use, remade after an error).
-    Redis(redis::Client, tokio::sync::Mutex<Option<redis::aio::MultiplexedConnection>>),
+    Redis(Box<(redis::Client, tokio::sync::Mutex<Option<redis::aio::MultiplexedConnection>>)>),
 }
 
 /// In-process buckets are pruned (full ones dropped) when there are more than this many.
@@ -145,10 +145,10 @@ impl Limiter {
             LimiterBackend::Auto if catalog_is_postgres => Limiter::Catalog,
             LimiterBackend::Auto | LimiterBackend::Memory => Limiter::Memory(Mutex::new(HashMap::new())),
             LimiterBackend::Catalog => Limiter::Catalog,
-            LimiterBackend::Redis(url) => Limiter::Redis(
+            LimiterBackend::Redis(url) => Limiter::Redis(Box::new((
                 redis::Client::open(url.as_str()).map_err(|e| AppError::Internal(format!("redis URL: {e}")))?,
                 tokio::sync::Mutex::new(None),
-            ),
+            ))),
         })
     }
 
@@ -178,10 +178,15 @@ fn subject_of(actor: &Actor) -> String {
     }
 }
 
+/// (day, subject, dataset).
+type UsageKey = (String, String, String);
+/// (requests, rows, bytes).
+type UsageCounts = (u64, u64, u64);
+
 /// Usage counted since the last flush.
 #[derive(Default)]
 pub(crate) struct Meter {
-    counts: Mutex<HashMap<(String, String, String), (u64, u64, u64)>>,
+    counts: Mutex<HashMap<UsageKey, UsageCounts>>,
     keys_used: Mutex<HashSet<String>>,
 }
 
@@ -240,7 +245,7 @@ impl Tapwater {
             Limiter::Catalog => {
                 self.inner.catalog.take_rate_token(&bucket, burst, per_ms, now_ms()).await.map_err(|e| e.to_string())
             }
-            Limiter::Redis(client, conn) => take_in_redis(client, conn, &bucket, burst, per_ms).await,
+            Limiter::Redis(redis) => take_in_redis(&redis.0, &redis.1, &bucket, burst, per_ms).await,
         };
         let (allowed, tokens) = match taken {
             Ok(taken) => taken,
