@@ -5,7 +5,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::{ErrorBody, ErrorDetail};
-use crate::{api, sources_api};
+use crate::{access_api, api, sources_api};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -14,7 +14,11 @@ use crate::{api, sources_api};
         description = "Open government data as fast, documented APIs. 開放政府資料 API。\n\n\
             Errors: every error body is `{\"error\":{\"code\",\"message\",\"param\",\"docs\"}}`; codes are stable and \
             listed in docs/errors.md. Messages follow `Accept-Language` (zh-TW or English).\n\n\
-            Caching: reads carry `ETag` and `Last-Modified`; send `If-None-Match` to get 304.",
+            Caching: reads carry `ETag` and `Last-Modified`; send `If-None-Match` to get 304.\n\n\
+            Access: datasets are `public`, `registered` (send an API key), `application` (an approved application) or \
+            `restricted` (no row reads). Send a key as `Authorization: Bearer tw_…` or `X-Api-Key`; browser sessions \
+            use the `tapwater_session` cookie and send `X-CSRF-Token` on writes. Every answer carries `RateLimit-*` \
+            headers; `429` comes with `Retry-After`. See docs/access.md.",
         license(name = "Apache-2.0")
     ),
     paths(
@@ -25,6 +29,13 @@ use crate::{api, sources_api};
         crate::pipeline_api::get_pipeline, crate::pipeline_api::put_pipeline,
         crate::pipeline_api::list_pipeline_revisions, crate::pipeline_api::current_transforms,
         crate::pipeline_api::version_transforms, crate::pipeline_api::check,
+        access_api::sign_up, access_api::sign_in, access_api::sign_out, access_api::request_reset,
+        access_api::confirm_reset, access_api::me, access_api::list_keys, access_api::create_key,
+        access_api::revoke_key, access_api::my_applications, access_api::my_usage, access_api::list_users,
+        access_api::create_user, access_api::list_organisations, access_api::create_organisation,
+        access_api::list_members, access_api::put_member, access_api::delete_member, access_api::put_access,
+        access_api::apply, access_api::dataset_applications, access_api::get_application, access_api::decide,
+        access_api::audit_log, access_api::audit_verify,
     ),
     components(schemas(ErrorBody, ErrorDetail)),
     modifiers(&AdminToken),
@@ -33,6 +44,8 @@ use crate::{api, sources_api};
         (name = "data", description = "Rows, aggregates, SQL and downloads"),
         (name = "publishing", description = "Creating datasets and publishing versions (admin token)"),
         (name = "sources", description = "Scheduled URL pulls and SQL queries that publish new versions"),
+        (name = "accounts", description = "Sign-up, sign-in, sessions, API keys, users and organisations"),
+        (name = "access", description = "Access levels, access applications and the audit log"),
     )
 )]
 pub struct ApiDoc;
@@ -52,6 +65,15 @@ impl Modify for AdminToken {
                     ))
                     .build(),
             ),
+        );
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::ApiKey(utoipa::openapi::security::ApiKey::Header(
+                utoipa::openapi::security::ApiKeyValue::with_description(
+                    "X-Api-Key",
+                    "An API key (tw_…) from POST /api/v1/me/keys; also accepted as Authorization: Bearer",
+                ),
+            )),
         );
     }
 }

@@ -730,3 +730,37 @@ async fn operator_cli_creates_users_keys_and_sets_access() {
         post(&client, &t.url("/api/v1/auth/signin"), json!({"email": "boss@city.gov.tw", "password": PASSWORD})).await;
     assert_eq!(status, StatusCode::OK);
 }
+
+/// Two servers with buckets in Redis share one budget. Runs when `TAPWATER_TEST_REDIS_URL` names a Redis server
+/// (CI sets it); skipped, with a note, otherwise.
+#[tokio::test]
+async fn two_servers_share_one_rate_limit_through_redis() {
+    let Ok(redis) = std::env::var("TAPWATER_TEST_REDIS_URL") else {
+        eprintln!("TAPWATER_TEST_REDIS_URL not set: the Redis rate-limit test is skipped");
+        return;
+    };
+    let configure = |c: &mut tapwater_app::Config| {
+        c.access.rate_limits.enabled = true;
+        // Per second, so what an earlier run left in Redis has refilled by the time this one starts.
+        c.access.rate_limits.anonymous = tapwater_app::Rate::parse("5/s").unwrap();
+        c.access.rate_limits.backend = tapwater_app::LimiterBackend::Redis(redis.clone());
+    };
+    let a = spawn_with(configure).await;
+    let b = spawn_with(configure).await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let (mut ok, mut limited) = (0, 0);
+    for i in 0..10 {
+        let server = if i % 2 == 0 { &a } else { &b };
+        let response = server.client.get(server.url("/api/v1/licenses")).send().await.unwrap();
+        match response.status() {
+            StatusCode::OK => ok += 1,
+            StatusCode::TOO_MANY_REQUESTS => {
+                assert!(response.headers().contains_key("retry-after"));
+                limited += 1
+            }
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert!((5..=6).contains(&ok), "{ok} admitted across two servers");
+    assert_eq!(ok + limited, 10);
+}
