@@ -95,7 +95,7 @@ impl Tapwater {
         let engine = Arc::new(QueryEngine::new(blobs.object_store(), config.query.clone()));
         let limiter =
             limits::Limiter::new(&config.access.rate_limits, catalog.kind() == tapwater_store::DbKind::Postgres)?;
-        let notifier = config.access.notifier.build();
+        let notifier = config.access.notifier.build()?;
         Ok(Tapwater {
             inner: Arc::new(Inner {
                 config,

@@ -5,6 +5,8 @@
 use std::path::PathBuf;
 
 use futures::future::BoxFuture;
+use lettre::message::{Mailbox, header::ContentType};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use crate::AppError;
 
@@ -31,25 +33,51 @@ pub enum NotifierConfig {
     Log,
     /// One RFC 5322 file per message in this directory.
     Outbox(PathBuf),
+    /// Sent through an SMTP server: `smtp://user:pass@host:587` (STARTTLS when the server offers it;
+    /// `?tls=required` insists), `smtps://…:465` (implicit TLS); `from` is the sender address.
+    Smtp { url: String, from: String },
 }
 
 impl NotifierConfig {
-    /// `log` or `outbox:/path/to/dir`.
+    /// `log`, `outbox:/path/to/dir`, or `smtp://…?from=noreply@city.gov.tw` (also `smtps://`).
     pub fn parse(value: &str) -> Result<NotifierConfig, String> {
-        match value.trim() {
+        let value = value.trim();
+        if value.starts_with("smtp://") || value.starts_with("smtps://") {
+            let mut url = url::Url::parse(value).map_err(|e| format!("notifier SMTP URL: {e}"))?;
+            let from = url.query_pairs().find(|(k, _)| k == "from").map(|(_, v)| v.into_owned());
+            let Some(from) = from.filter(|f| f.contains('@')) else {
+                return Err("an SMTP notifier needs the sender: smtp://host:587?from=noreply@example.gov.tw".into());
+            };
+            let rest: Vec<(String, String)> =
+                url.query_pairs().filter(|(k, _)| k != "from").map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+            if rest.is_empty() {
+                url.set_query(None);
+            } else {
+                url.query_pairs_mut().clear().extend_pairs(rest);
+            }
+            return Ok(NotifierConfig::Smtp { url: url.to_string(), from });
+        }
+        match value {
             "" | "log" => Ok(NotifierConfig::Log),
             other => match other.strip_prefix("outbox:") {
                 Some(dir) if !dir.is_empty() => Ok(NotifierConfig::Outbox(PathBuf::from(dir))),
-                _ => Err(format!("notifier must be log or outbox:DIR, not {other:?}")),
+                _ => Err(format!("notifier must be log, outbox:DIR or smtp://…, not {other:?}")),
             },
         }
     }
 
-    pub(crate) fn build(&self) -> Box<dyn Notifier> {
-        match self {
+    pub(crate) fn build(&self) -> Result<Box<dyn Notifier>, AppError> {
+        Ok(match self {
             NotifierConfig::Log => Box::new(LogNotifier),
             NotifierConfig::Outbox(dir) => Box::new(OutboxNotifier { dir: dir.clone() }),
-        }
+            NotifierConfig::Smtp { url, from } => {
+                let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+                    .map_err(|e| AppError::Internal(format!("notifier SMTP URL: {e}")))?
+                    .build();
+                let from = from.parse().map_err(|e| AppError::Internal(format!("notifier sender {from:?}: {e}")))?;
+                Box::new(SmtpNotifier { transport, from })
+            }
+        })
     }
 }
 
@@ -85,6 +113,30 @@ impl Notifier for OutboxNotifier {
                 notice.body.replace('\n', "\r\n")
             );
             tokio::fs::write(self.dir.join(name), text).await?;
+            Ok(())
+        })
+    }
+}
+
+/// Sends each notice as a plain-text UTF-8 mail through an SMTP server (lettre).
+pub struct SmtpNotifier {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+}
+
+impl Notifier for SmtpNotifier {
+    fn send(&self, notice: Notice) -> BoxFuture<'_, Result<(), AppError>> {
+        Box::pin(async move {
+            let to: Mailbox =
+                notice.to.parse().map_err(|e| AppError::Internal(format!("notice recipient {:?}: {e}", notice.to)))?;
+            let message = Message::builder()
+                .from(self.from.clone())
+                .to(to)
+                .subject(notice.subject)
+                .header(ContentType::TEXT_PLAIN)
+                .body(notice.body)
+                .map_err(|e| AppError::Internal(format!("notice: {e}")))?;
+            self.transport.send(message).await.map_err(|e| AppError::Internal(format!("SMTP: {e}")))?;
             Ok(())
         })
     }

@@ -98,7 +98,8 @@ pub struct AccessSettings {
     /// Session lifetime in hours.
     #[arg(long, env = "TAPWATER_SESSION_HOURS", default_value_t = 14 * 24)]
     session_hours: u64,
-    /// Where notices go: log (the server log) or outbox:DIR (one .eml file per message).
+    /// Where notices go: log (the server log), outbox:DIR (one .eml file per message), or
+    /// smtp://user:pass@host:587?from=noreply@example.gov.tw (smtps:// for implicit TLS).
     #[arg(long, env = "TAPWATER_NOTIFIER", default_value = "log")]
     notifier: String,
     /// Rate limits on (true) or off (false: benchmark runs).

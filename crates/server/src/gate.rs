@@ -9,9 +9,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use axum::body::Body;
+use axum::body::{Body, HttpBody};
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::header::{AUTHORIZATION, COOKIE};
+use axum::http::header::{AUTHORIZATION, CONTENT_LENGTH, COOKIE};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -166,7 +166,13 @@ fn meter_body(app: Tapwater, actor: Actor, slug: String, response: Response) -> 
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok())
         .unwrap_or(0);
-    let (parts, body) = response.into_parts();
+    let (mut parts, body) = response.into_parts();
+    // A body of known length keeps its Content-Length (the wrapped stream's length is not known to hyper).
+    if let Some(length) = HttpBody::size_hint(&body).exact()
+        && !parts.headers.contains_key(CONTENT_LENGTH)
+    {
+        parts.headers.insert(CONTENT_LENGTH, HeaderValue::from(length));
+    }
     let guard = Arc::new(MeterOnDrop { app, actor, slug, rows, bytes: AtomicU64::new(0) });
     let stream = body.into_data_stream().map(move |chunk| {
         if let Ok(bytes) = &chunk {

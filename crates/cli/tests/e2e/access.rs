@@ -764,3 +764,71 @@ async fn two_servers_share_one_rate_limit_through_redis() {
     assert!((5..=6).contains(&ok), "{ok} admitted across two servers");
     assert_eq!(ok + limited, 10);
 }
+
+/// Plays an SMTP server (RFC 5321, no TLS: a local relay) and hands over the DATA of each message.
+async fn fake_smtp() -> (u16, tokio::sync::mpsc::UnboundedReceiver<String>) {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let (read, mut write) = socket.into_split();
+                let mut lines = BufReader::new(read).lines();
+                write.write_all(b"220 fake ESMTP\r\n").await.unwrap();
+                let mut data: Option<String> = None;
+                while let Ok(Some(line)) = lines.next_line().await {
+                    if let Some(body) = data.as_mut() {
+                        if line == "." {
+                            let _ = tx.send(data.take().unwrap());
+                            write.write_all(b"250 queued\r\n").await.unwrap();
+                        } else {
+                            body.push_str(&line);
+                            body.push('\n');
+                        }
+                        continue;
+                    }
+                    let verb = line.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
+                    let answer: &[u8] = match verb.as_str() {
+                        "EHLO" | "HELO" => b"250 fake\r\n",
+                        "DATA" => {
+                            data = Some(String::new());
+                            b"354 go ahead\r\n"
+                        }
+                        "QUIT" => {
+                            write.write_all(b"221 bye\r\n").await.unwrap();
+                            break;
+                        }
+                        _ => b"250 ok\r\n",
+                    };
+                    write.write_all(answer).await.unwrap();
+                }
+            });
+        }
+    });
+    (port, rx)
+}
+
+#[tokio::test]
+async fn password_reset_links_can_go_out_by_smtp() {
+    let (port, mut mails) = fake_smtp().await;
+    let notifier =
+        tapwater_app::NotifierConfig::parse(&format!("smtp://127.0.0.1:{port}?from=noreply@city.gov.tw")).unwrap();
+    assert!(tapwater_app::NotifierConfig::parse("smtp://127.0.0.1:25").is_err(), "a sender is required");
+    let t = spawn_with(move |c| c.access.notifier = notifier).await;
+    t.app
+        .create_account(
+            &Actor::System,
+            NewAccount { email: "ana@example.org".into(), password: None, name: None, role: None, organisation: None },
+        )
+        .await
+        .unwrap();
+    let (status, _) = post(&t.client, &t.url("/api/v1/auth/password-reset"), json!({"email": "ana@example.org"})).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let mail = tokio::time::timeout(Duration::from_secs(10), mails.recv()).await.unwrap().unwrap();
+    assert!(mail.contains("To: ana@example.org"), "{mail}");
+    assert!(mail.contains("From: noreply@city.gov.tw"), "{mail}");
+    assert!(mail.contains("reset-password?token="), "{mail}");
+}
