@@ -21,6 +21,25 @@ impl Tapwater {
         Ok(())
     }
 
+    /// Records an operation (an account, key, role, access or application change) done by `actor`.
+    pub(crate) async fn audit(
+        &self,
+        actor: &Actor,
+        action: &str,
+        dataset: Option<&str>,
+        detail: Option<String>,
+    ) -> Result<(), AppError> {
+        self.record_audit(AuditRecord {
+            actor: actor.label(),
+            action: action.to_string(),
+            dataset: dataset.map(str::to_string),
+            outcome: "ok".to_string(),
+            detail,
+            ..AuditRecord::default()
+        })
+        .await
+    }
+
     /// Records a read of an audited dataset (no-op for `public` and `registered` ones).
     pub(crate) async fn audit_read(
         &self,

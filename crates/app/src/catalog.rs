@@ -307,14 +307,18 @@ impl Tapwater {
     /// those who may read the rows.
     pub async fn version_info(&self, actor: &Actor, slug: &str, seq: i64) -> Result<Version, AppError> {
         self.authorize_dataset(actor, slug, DatasetAction::View).await?;
+        let version = self.stored_version(slug, seq).await?;
+        Ok(if self.may_read_rows(actor, slug).await? { version } else { without_values(version) })
+    }
+
+    /// Version `seq` of `slug` from the catalog; `dataset_not_found` or `version_not_found`.
+    async fn stored_version(&self, slug: &str, seq: i64) -> Result<Version, AppError> {
         let parsed = self.existing_slug(slug).await?;
-        let version = self
-            .inner
+        self.inner
             .catalog
             .get_version(&parsed, seq)
             .await?
-            .ok_or_else(|| AppError::VersionNotFound { slug: slug.to_string(), seq })?;
-        Ok(if self.may_read_rows(actor, slug).await? { version } else { without_values(version) })
+            .ok_or_else(|| AppError::VersionNotFound { slug: slug.to_string(), seq })
     }
 
     /// A specific version (or the current one) of a dataset whose rows the actor may read.
@@ -322,16 +326,7 @@ impl Tapwater {
         self.authorize_dataset(actor, slug, DatasetAction::ReadRows).await?;
         match seq {
             None => self.current_version(slug).await,
-            Some(seq) => {
-                let parsed = self.existing_slug(slug).await?;
-                let version = self
-                    .inner
-                    .catalog
-                    .get_version(&parsed, seq)
-                    .await?
-                    .ok_or_else(|| AppError::VersionNotFound { slug: slug.to_string(), seq })?;
-                Ok(Arc::new(version))
-            }
+            Some(seq) => Ok(Arc::new(self.stored_version(slug, seq).await?)),
         }
     }
 
