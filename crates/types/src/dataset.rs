@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::{AccessLevel, ColumnStats, Slug, TableSchema};
+use crate::{AccessLevel, ColumnStats, DatasetMetadata, Slug, TableSchema};
 
 /// An organisation that publishes datasets (an agency, a city bureau …), created on first use.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -76,6 +76,10 @@ pub struct Dataset {
     /// A draft is seen only by its organisation's editors (and site administrators) until it is released.
     #[serde(default)]
     pub draft: bool,
+    /// Everything else the publisher declares: English title, contact, coverage, field descriptions, declared
+    /// format and encoding … (`GET/PUT /api/v1/datasets/{slug}/metadata`).
+    #[serde(default)]
+    pub metadata: DatasetMetadata,
 }
 
 /// What a publisher supplies to create a dataset.

@@ -11,7 +11,9 @@ mod dataset;
 mod field;
 mod lang;
 mod license;
+mod metadata;
 mod pipeline;
+mod quality;
 mod slug;
 mod source;
 
@@ -26,6 +28,11 @@ pub use dataset::{
 pub use field::{ColumnStats, Field, FieldType, TableSchema};
 pub use lang::Lang;
 pub use license::{DEFAULT_LICENSE, LICENSES, License, license_by_id};
+pub use metadata::{Contact, DatasetMetadata, Fee, FeeKind, FieldConstraints, FieldMetadata, ForeignKey, TemporalCoverage};
+pub use quality::{
+    Badge, BadgeCriterion, CheckOutcome, Finding, PublisherQualityRow, QualityHistoryEntry, QualityReport, Severity,
+    StarLevel,
+};
 pub use pipeline::{
     NORMALIZER_RULES, Pipeline, PublishMode, SHAPE_RULES, TRANSFORM_EXAMPLES, TransformEntry, TransformExample,
     TransformLog, exact_table_pipeline,

@@ -1,0 +1,1 @@
+//! A dataset's metadata in the vocabularies other tools read. (Being written.)
