@@ -132,7 +132,7 @@ fn check_tags(tags: &[String]) -> Result<Vec<String>, AppError> {
 }
 
 /// Which drafts `actor` may see in a listing.
-fn drafts_for(actor: &Actor) -> Drafts {
+pub(crate) fn drafts_for(actor: &Actor) -> Drafts {
     if actor.is_site_admin() {
         return Drafts::All;
     }

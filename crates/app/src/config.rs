@@ -29,6 +29,10 @@ pub struct Config {
     /// Load a newly published version into memory right away, so its first query is fast. Servers want this; a
     /// one-shot CLI publish does not (it would only spend memory before exiting).
     pub warm_after_publish: bool,
+    /// Run a new version's quality checks in the background after the publish returns (servers). Off: the publish
+    /// waits for them after committing (a one-shot CLI publish, which would otherwise exit before they finish).
+    /// Either way the version serves from the moment it is committed.
+    pub quality_in_background: bool,
     /// Query engine limits: memory budget for hot tables, SQL time and row limits, response cache size.
     pub query: QueryConfig,
     /// Scheduled sources: whether this process runs the scheduler, how often it polls, leases, retries, time limits.
@@ -91,6 +95,7 @@ impl Default for Config {
             max_upload_bytes: 20 * 1024 * 1024 * 1024,
             catalog_refresh: Duration::from_millis(500),
             warm_after_publish: true,
+            quality_in_background: true,
             query: QueryConfig::default(),
             sources: crate::SourcesConfig::default(),
             access: AccessConfig::default(),

@@ -212,6 +212,7 @@ impl AppError {
                 ErrorKind::Conflict
             }
             AppError::InvalidInput { code: "unsupported_media_type", .. } => ErrorKind::UnsupportedMediaType,
+            AppError::InvalidInput { code: "quality_errors", .. } => ErrorKind::Unprocessable,
             AppError::InvalidInput { .. } => ErrorKind::Invalid,
             AppError::PayloadTooLarge { .. } => ErrorKind::TooLarge,
             AppError::Ingest(e) => match e.innermost() {
@@ -441,6 +442,8 @@ pub const ERROR_CODES: &[(&str, ErrorKind)] = &[
     ("unknown_license", ErrorKind::Invalid),
     ("invalid_frequency", ErrorKind::Invalid),
     ("invalid_metadata", ErrorKind::Invalid),
+    ("invalid_table_schema", ErrorKind::Invalid),
+    ("quality_errors", ErrorKind::Unprocessable),
     ("invalid_pipeline", ErrorKind::Invalid),
     ("invalid_body", ErrorKind::Invalid),
     ("invalid_format", ErrorKind::Invalid),

@@ -15,9 +15,11 @@ mod config;
 pub mod demo;
 mod error;
 mod limits;
+mod metadata;
 mod notify;
 mod pipeline;
 mod publish;
+mod quality;
 mod query;
 mod sources;
 
@@ -40,12 +42,14 @@ pub use catalog::{DatasetDetail, DatasetList, DatasetListQuery};
 pub use config::{AccessConfig, Config};
 pub use error::{AppError, ERROR_CODES, ErrorKind};
 pub use limits::{LimiterBackend, Rate, RateLimitConfig, RateStatus};
+pub use metadata::{MetadataDocument, MetadataFormat, SchemaImport};
 pub use notify::{Notice, Notifier, NotifierConfig};
 pub use pipeline::{
     CHECK_SAMPLE_ROWS, CheckReport, PROBLEM_RULES, PipelineFormat, PipelineView, VersionTransforms, check_inputs,
     parse_pipeline, series_pipeline_toml, validate_pipeline,
 };
 pub use publish::{ProgressFn, PublishInput, PublishOptions, PublishProgress, PublishStage, StagedUpload};
+pub use quality::{PUBLISHER_QUALITY_CSV_HEADER, publisher_quality_csv_record};
 pub use query::{AggregateAnswer, Download, DownloadFormat, RowsAnswer, SqlAnswer};
 pub use sources::{RunProgress, RunProgressFn, SourcesConfig};
 pub use tapwater_types::{Actor, Lang};

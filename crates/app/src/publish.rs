@@ -426,7 +426,11 @@ impl Tapwater {
             original_path,
             data_bytes,
             stats: report.stats,
-            artefacts: vec![("statistics".to_string(), ArtefactStatus::Ready)],
+            // The quality checks run after the commit, outside the publish's transaction and locks.
+            artefacts: vec![
+                ("statistics".to_string(), ArtefactStatus::Ready),
+                ("quality".to_string(), ArtefactStatus::Pending),
+            ],
             published_by: actor.label(),
         };
         let sources = VersionSources { pipeline_revision: plan.pipeline_revision, files };
@@ -448,6 +452,13 @@ impl Tapwater {
             ..tapwater_store::AuditRecord::default()
         })
         .await?;
+
+        if self.inner.config.quality_in_background {
+            self.spawn_quality(slug.clone(), version.clone());
+        } else if let Err(err) = self.check_version(slug, &version).await {
+            // The version is committed and serves; its report stays pending and is retried at the next start.
+            tracing::warn!(dataset = %slug, seq = version.seq, %err, "quality checks failed");
+        }
 
         // Load the new version into memory in the background so the first query after a publish is fast.
         if self.inner.config.warm_after_publish {

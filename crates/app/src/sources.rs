@@ -734,7 +734,7 @@ struct FetchFailure {
 /// The innermost cause of an error: for a refused connection "Connection refused (os error 111)", for a DNS
 /// failure "failed to lookup address information: …" — what an operator needs, without the URL that reqwest
 /// would otherwise print (it may hold a token).
-fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
     let mut current = error;
     while let Some(next) = current.source() {
         current = next;

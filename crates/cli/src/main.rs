@@ -6,6 +6,7 @@
 mod admin;
 mod check;
 mod pipeline;
+mod quality;
 mod sources;
 
 use std::net::SocketAddr;
@@ -91,6 +92,13 @@ enum Command {
     Audit {
         #[command(subcommand)]
         command: admin::AuditCommand,
+    },
+    /// Print a dataset's quality report: score, stars, badge, findings with fixes; exits 1 on errors — 品質報告.
+    Quality(quality::QualityArgs),
+    /// Show or set a dataset's metadata, import a Table Schema, export DCAT / Data Package / data.gov.tw — 詮釋資料.
+    Metadata {
+        #[command(subcommand)]
+        command: quality::MetadataCommand,
     },
     /// List the licences a dataset can use — 列出授權條款.
     Licenses,
@@ -234,6 +242,8 @@ async fn run(cli: Cli) -> Result<(), AppError> {
             Ok(())
         }
         Command::Sources { command } => sources::run(config(&cli.global, None), command).await,
+        Command::Quality(args) => quality::quality(config(&cli.global, None), args).await,
+        Command::Metadata { command } => quality::metadata(config(&cli.global, None), command).await,
         Command::Licenses => {
             for l in tapwater_types::LICENSES {
                 println!("{}\t{}\t{}\t{}", l.id, l.name, l.name_zh, l.url);
@@ -269,6 +279,15 @@ async fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<(), AppError> {
     }
     app.warm_up();
     app.start_scheduler();
+    // Quality checks a stopped server did not finish.
+    let checks = app.clone();
+    tokio::spawn(async move {
+        match checks.resume_pending_quality().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(versions = n, "finished pending quality checks"),
+            Err(err) => tracing::warn!(%err, "could not finish pending quality checks"),
+        }
+    });
     let gc = app.clone();
     tokio::spawn(async move {
         if let Err(err) = gc.collect_orphans(Duration::from_secs(3600)).await {

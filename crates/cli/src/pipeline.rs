@@ -104,7 +104,9 @@ fn to_json<T: serde::Serialize>(value: &T) -> Result<String, AppError> {
 
 /// `tapwater publish FILE… --dataset SLUG [--mode append] [--pipeline F] [--table T | --all-tables]`.
 pub async fn publish(global: &GlobalArgs, args: PublishArgs) -> Result<(), AppError> {
-    let app = Tapwater::open(Config { warm_after_publish: false, ..config(global, None) }).await?;
+    let app =
+        Tapwater::open(Config { warm_after_publish: false, quality_in_background: false, ..config(global, None) })
+            .await?;
     let mode = match args.mode.as_deref() {
         None => PublishMode::Replace,
         Some(value) => PublishMode::parse(value).ok_or_else(|| {

@@ -112,7 +112,7 @@ pub struct SetArgs {
 
 /// Runs one `tapwater sources …` command.
 pub async fn run(config: Config, command: SourcesCommand) -> Result<(), AppError> {
-    let app = Tapwater::open(Config { warm_after_publish: false, ..config }).await?;
+    let app = Tapwater::open(Config { warm_after_publish: false, quality_in_background: false, ..config }).await?;
     let actor = Actor::System;
     match command {
         SourcesCommand::Set(args) => {

@@ -66,7 +66,9 @@ td,th{border-bottom:1px solid #eee;text-align:left;padding:.25rem .4rem;vertical
 <tr id="error-invalid_slug"><td>invalid_slug</td><td>400</td><td>Slug is not 2–64 of a-z 0-9 - _ / 代稱格式錯誤</td></tr>
 <tr id="error-unknown_license"><td>unknown_license</td><td>400</td><td>Licence id not in /api/v1/licenses / 未知授權</td></tr>
 <tr id="error-invalid_frequency"><td>invalid_frequency</td><td>400</td><td>Unknown update frequency / 未知更新頻率</td></tr>
-<tr id="error-invalid_metadata"><td>invalid_metadata</td><td>400</td><td>Metadata too long or malformed / 詮釋資料有誤</td></tr>
+<tr id="error-invalid_metadata"><td>invalid_metadata</td><td>400</td><td>Metadata too long or malformed; param names the member / 詮釋資料有誤</td></tr>
+<tr id="error-invalid_table_schema"><td>invalid_table_schema</td><td>400</td><td>Not a valid Table Schema; param names the member / Table Schema 有誤</td></tr>
+<tr id="error-quality_errors"><td>quality_errors</td><td>422</td><td>tapwater quality: the report has errors / 品質檢查發現錯誤</td></tr>
 <tr id="error-invalid_pipeline"><td>invalid_pipeline</td><td>400</td><td>Pipeline not valid; param names the key / 處理流程設定有誤</td></tr>
 <tr id="error-invalid_body"><td>invalid_body</td><td>400</td><td>Malformed request body / 請求內容有誤</td></tr>
 <tr id="error-invalid_format"><td>invalid_format</td><td>400</td><td>Unknown or impossible output format / 無法提供的格式</td></tr>

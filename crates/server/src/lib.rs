@@ -13,6 +13,7 @@ pub mod gate;
 mod negotiate;
 pub mod openapi;
 pub mod pipeline_api;
+pub mod quality_api;
 pub mod sources_api;
 
 use std::net::SocketAddr;
@@ -61,6 +62,7 @@ pub fn router(app: Tapwater) -> Router {
         .route("/", get(index))
         .merge(sources_api::routes())
         .merge(access_api::routes())
+        .merge(quality_api::routes())
         // Every /api/v1 request: who is asking, rate limit, usage metering.
         .layer(axum::middleware::from_fn_with_state(app.clone(), gate::gate));
 

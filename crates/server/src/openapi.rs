@@ -5,7 +5,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::{ErrorBody, ErrorDetail};
-use crate::{access_api, api, sources_api};
+use crate::{access_api, api, quality_api, sources_api};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -36,6 +36,10 @@ use crate::{access_api, api, sources_api};
         access_api::list_members, access_api::put_member, access_api::delete_member, access_api::put_access,
         access_api::apply, access_api::dataset_applications, access_api::get_application, access_api::decide,
         access_api::audit_log, access_api::audit_verify,
+        quality_api::get_metadata, quality_api::put_metadata, quality_api::put_table_schema, quality_api::quality,
+        quality_api::quality_history, quality_api::datapackage, quality_api::dcat_jsonld, quality_api::dcat_turtle,
+        quality_api::schema_org, quality_api::data_gov_tw, quality_api::catalog_jsonld, quality_api::catalog_turtle,
+        quality_api::publisher_quality,
     ),
     components(schemas(ErrorBody, ErrorDetail)),
     modifiers(&AdminToken),
@@ -46,6 +50,8 @@ use crate::{access_api, api, sources_api};
         (name = "sources", description = "Scheduled URL pulls and SQL queries that publish new versions"),
         (name = "accounts", description = "Sign-up, sign-in, sessions, API keys, users and organisations"),
         (name = "access", description = "Access levels, access applications and the audit log"),
+        (name = "metadata", description = "Dataset metadata, Table Schema import, Data Package, DCAT-AP, schema.org and data.gov.tw exports"),
+        (name = "quality", description = "Quality reports, five-star levels, badges and the publisher dashboard"),
     )
 )]
 pub struct ApiDoc;

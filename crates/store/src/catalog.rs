@@ -27,6 +27,9 @@ use crate::{StoreError, migrations, time};
 // this module's private helpers).
 #[path = "pipelines.rs"]
 mod pipelines;
+// Dataset metadata documents and the quality reports of versions: src/quality.rs.
+#[path = "quality.rs"]
+pub(crate) mod quality;
 // Scheduled sources, their runs and job leases: src/sources.rs, a child module for the same reason.
 #[path = "sources.rs"]
 pub(crate) mod sources;
@@ -263,7 +266,7 @@ fn contains_pattern(needle: &str) -> String {
 
 /// Columns selected for a dataset, joined with its publisher (`d`, `p`).
 const DATASET_COLUMNS: &str = "d.id, d.slug, d.title, d.description, d.license, d.frequency, d.created_at, \
-     d.updated_at, d.current_version_seq, d.access_level, d.draft, p.slug AS publisher_slug, p.name AS publisher_name \
+     d.updated_at, d.current_version_seq, d.access_level, d.draft, d.metadata_json, p.slug AS publisher_slug, p.name AS publisher_name \
      FROM datasets d LEFT JOIN publishers p ON p.id = d.publisher_id";
 
 /// Columns selected for a version (`v`), to be joined with its dataset (`d`).
@@ -303,6 +306,7 @@ fn dataset_from_row(row: &AnyRow) -> Result<DatasetRow, StoreError> {
             current_version: row.try_get("current_version_seq")?,
             access: parse_access(&row.try_get::<String, _>("access_level")?)?,
             draft: row.try_get::<i64, _>("draft")? != 0,
+            metadata: from_json(&row.try_get::<String, _>("metadata_json")?, "dataset metadata")?,
         },
     })
 }

@@ -33,6 +33,7 @@ pub use blobs::Blobs;
 pub use catalog::access::{
     AuditRecord, AuditVerdict, DatasetAccess, NewUser, SessionRecord, UsageRow, UserCredentials, audit_entry_hash,
 };
+pub use catalog::quality::{QualityHistoryRow, StoredQuality};
 pub use catalog::sources::{ClaimedJob, DueSource, RunOutcome, SOURCE_JOB_KIND, SourceRecord, SourceSpec};
 pub use catalog::{Catalog, DatasetPage, DatasetQuery, DatasetUpdate, DbKind, Drafts, NewDataset, NewVersion};
 pub use error::StoreError;

@@ -38,6 +38,7 @@ const STEPS: &[Step] = &[
     step!(2, "pipelines", "0002_pipelines.sql"),
     step!(3, "sources", "0003_sources.sql"),
     step!(4, "access", "0004_access.sql"),
+    step!(5, "quality", "0005_quality.sql"),
 ];
 
 /// The migrator for one kind of database.

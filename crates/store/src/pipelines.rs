@@ -118,7 +118,7 @@ impl Catalog {
         })
     }
 
-    async fn dataset_id(&self, conn: &mut sqlx::AnyConnection, slug: &Slug) -> Result<i64, StoreError> {
+    pub(super) async fn dataset_id(&self, conn: &mut sqlx::AnyConnection, slug: &Slug) -> Result<i64, StoreError> {
         Ok(sqlx::query("SELECT id FROM datasets WHERE slug = $1")
             .bind(slug.as_str())
             .fetch_optional(&mut *conn)

@@ -28,14 +28,16 @@ pub use dataset::{
 pub use field::{ColumnStats, Field, FieldType, TableSchema};
 pub use lang::Lang;
 pub use license::{DEFAULT_LICENSE, LICENSES, License, license_by_id};
-pub use metadata::{Contact, DatasetMetadata, Fee, FeeKind, FieldConstraints, FieldMetadata, ForeignKey, TemporalCoverage};
-pub use quality::{
-    Badge, BadgeCriterion, CheckOutcome, Finding, PublisherQualityRow, QualityHistoryEntry, QualityReport, Severity,
-    StarLevel,
+pub use metadata::{
+    Contact, DatasetMetadata, Fee, FeeKind, FieldConstraints, FieldMetadata, ForeignKey, TemporalCoverage,
 };
 pub use pipeline::{
     NORMALIZER_RULES, Pipeline, PublishMode, SHAPE_RULES, TRANSFORM_EXAMPLES, TransformEntry, TransformExample,
     TransformLog, exact_table_pipeline,
+};
+pub use quality::{
+    Badge, BadgeCriterion, CheckOutcome, Finding, PublisherQualityRow, QualityHistoryEntry, QualityReport, Severity,
+    StarLevel,
 };
 pub use slug::{InvalidSlug, Slug};
 pub use source::{
