@@ -295,4 +295,16 @@ mod tests {
             assert!(check.weight > 0);
         }
     }
+
+    /// docs/quality.md documents every check with its weight, and nothing else.
+    #[test]
+    fn every_check_is_documented_with_its_weight() {
+        let docs = include_str!("../../../docs/quality.md");
+        for check in CHECKS {
+            let row = format!("| `{}` | {} |", check.code, check.weight);
+            assert!(docs.contains(&row), "docs/quality.md lacks the row {row}");
+        }
+        let documented = docs.lines().filter(|l| l.starts_with("| `") && l.split('|').nth(2).is_some_and(|w| w.trim().parse::<u32>().is_ok())).count();
+        assert_eq!(documented, CHECKS.len(), "docs/quality.md documents checks the catalogue does not have");
+    }
 }

@@ -7,6 +7,7 @@ mod cli;
 mod errors;
 mod pipeline;
 mod publish;
+mod quality;
 mod query;
 mod reads;
 mod real_files;

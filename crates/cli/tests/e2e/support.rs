@@ -63,10 +63,12 @@ pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     };
     // Tests fire many requests from one address; the rate-limit tests turn limits back on.
     config.access.rate_limits.enabled = false;
-    adjust(&mut config);
-    let app = Tapwater::open(config.clone()).await.expect("open tapwater");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
+    // Links in exports (Data Package resource paths, DCAT download URLs) point at this very server.
+    config.access.public_url = format!("http://{addr}");
+    adjust(&mut config);
+    let app = Tapwater::open(config.clone()).await.expect("open tapwater");
     let (tx, rx) = oneshot::channel::<()>();
     let served = app.clone();
     tokio::spawn(async move {

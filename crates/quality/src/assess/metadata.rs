@@ -80,7 +80,7 @@ pub(super) fn description(input: &AssessInput<'_>) -> Judged {
         ("The description only repeats the title.".to_string(), "描述僅重複資料集名稱。".to_string())
     } else if chars < MIN_DESCRIPTION_CHARS {
         (
-            format!("The description is only {chars} characters long; say more about the data."),
+            format!("The description is only {} long; say more about the data.", plural(chars, "character")),
             format!("描述僅有 {chars} 個字元，請多加說明資料內容。"),
         )
     } else {

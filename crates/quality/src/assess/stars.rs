@@ -38,10 +38,16 @@ pub(super) fn level(input: &AssessInput<'_>) -> StarLevel {
             .filter(|f| PROPRIETARY.contains(&f.as_str())),
     );
     let (three, three_zh) = if proprietary.is_empty() {
+        let originals = distinct(source_files(input).iter().map(|f| f.format.trim().to_ascii_uppercase()));
+        let originals = originals.join(", ");
         (
-            "Open licence, on the web, structured and in an open format: tapwater serves the table as CSV and JSON."
-                .to_string(),
-            "開放授權、已上網、結構化且為開放格式：tapwater 以 CSV 與 JSON 提供此表格。".to_string(),
+            format!(
+                "Open licence, on the web, structured and in an open format: the original ({originals}) is not \
+                 proprietary, and tapwater serves the table as CSV and JSON."
+            ),
+            format!(
+                "開放授權、已上網、結構化且為開放格式：原始檔（{originals}）並非專有格式，tapwater 並以 CSV 與 JSON 提供此表格。"
+            ),
         )
     } else {
         let formats = proprietary.iter().map(|f| f.to_ascii_uppercase()).collect::<Vec<_>>().join(", ");

@@ -2,7 +2,7 @@
 //! latitude swapped (in every row, or in a few).
 //!
 //! A column is a coordinate when ingest gave it the role `longitude` / `latitude`, or when its name says so
-//! (經度, 緯度, lon, lat, X坐標 …) and at least half of its values lie in one of the two ranges; TWD97 metre columns
+//! (經度, 緯度, lon, lat, X坐標 …) and nine in ten of its non-zero values lie in one of the two ranges; TWD97 metre columns
 //! (role `twd97_x` / `twd97_y`, or values beyond 1,000) are not degrees and are left alone. The axis a column is
 //! *meant* to hold comes from its name (ingest's role follows the values, so a column named 經度 that holds
 //! latitudes has the role `latitude`: that is the swap this check reports).
@@ -145,7 +145,8 @@ impl CoordColumn {
         if self.values == 0 || self.metres * 2 > self.values {
             return false;
         }
-        self.by_role || (self.in_longitudes + self.in_latitudes) * 2 >= nonzero.max(1)
+        // A column found by its name alone must hold degrees of one axis in nine values out of ten.
+        self.by_role || self.in_longitudes.max(self.in_latitudes) * 10 >= nonzero.max(1) * 9
     }
 
     pub(super) fn finish(self, findings: &mut Vec<(usize, Finding)>) {
@@ -158,11 +159,11 @@ impl CoordColumn {
                 "coordinates",
                 Severity::Error,
                 format!(
-                    "{} of {} values of this column are 0, which is no place in Taiwan.",
+                    "{} of {} values of this column are zero, which is no place in Taiwan.",
                     fmt_count(self.zeros.count),
                     fmt_count(n)
                 ),
-                format!("此欄 {} 個值中有 {} 個為 0，並非臺灣的位置。", fmt_count(n), fmt_count(self.zeros.count)),
+                format!("此欄 {} 個值中有 {} 個為零，並非臺灣的位置。", fmt_count(n), fmt_count(self.zeros.count)),
             );
             let mut f = self.zeros.fill(f, &self.name);
             zero_fix(&mut f);
@@ -261,12 +262,12 @@ impl CoordPair {
                 "coordinates",
                 Severity::Error,
                 format!(
-                    "{} of {} rows have 0 as a coordinate in {a} or {b}, which is no place in Taiwan.",
+                    "{} of {} rows have zero as a coordinate in {a} or {b}, which is no place in Taiwan.",
                     fmt_count(zeros.count),
                     fmt_count(both)
                 ),
                 format!(
-                    "{} 列中有 {} 列的座標（{a} 或 {b}）為 0，並非臺灣的位置。",
+                    "{} 列中有 {} 列的座標（{a} 或 {b}）為零，並非臺灣的位置。",
                     fmt_count(both),
                     fmt_count(zeros.count)
                 ),
