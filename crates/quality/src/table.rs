@@ -616,11 +616,12 @@ impl TableChecker {
                     && !text::named_time(&f.name);
                 let periods = match f.field_type {
                     _ if f.role.as_deref() == Some("source_file") => None,
-                    FieldType::Date => Some(Periods::new(Unit::Month, false)),
-                    FieldType::Integer | FieldType::Text if text::named_year(&f.name) => {
-                        Some(Periods::new(Unit::Year, f.name.contains('年')))
+                    FieldType::Date => Some(Periods::new(Some(Unit::Month), false)),
+                    FieldType::Integer if text::named_year(&f.name) => {
+                        Some(Periods::new(Some(Unit::Year), f.name.contains('年')))
                     }
-                    FieldType::Text => Some(Periods::new(Unit::Month, false)),
+                    // Text: months (`YYYY-MM`), or years under a name that says so; the first value decides.
+                    FieldType::Text => Some(Periods::new(None, text::named_year(&f.name) && f.name.contains('年'))),
                     _ => None,
                 };
                 Column {
@@ -708,8 +709,8 @@ impl TableChecker {
         let mut longitudes = Vec::new();
         let mut latitudes = Vec::new();
         for (i, f) in schema.fields.iter().enumerate() {
-            if let Some((axis, by_role)) = geo::axis_of(f) {
-                let c = CoordColumn::new(i, &f.name, axis, by_role);
+            if let Some((axis, certainty)) = geo::axis_of(f) {
+                let c = CoordColumn::new(i, &f.name, axis, certainty);
                 match axis {
                     Axis::Longitude => longitudes.push(c),
                     Axis::Latitude => latitudes.push(c),

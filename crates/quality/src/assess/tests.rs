@@ -231,6 +231,7 @@ fn a_well_described_dataset_scores_full_marks_with_gold_and_three_stars() {
     assert!(report.badge.criteria.iter().all(|c| c.met && !c.label.is_empty() && !c.label_zh.is_empty()));
     assert_eq!(report.stars.stars, 3);
     assert!(report.stars.explanation.contains("CSV"), "{}", report.stars.explanation);
+    assert!(report.stars.explanation.contains("not proprietary"), "{}", report.stars.explanation);
     assert!(report.stars.next.as_deref().unwrap().contains("4★"));
     assert_eq!(report.stars.next_zh.as_deref(), Some("發布欄位 URI 或結構描述以達到 4★。"));
 

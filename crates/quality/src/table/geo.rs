@@ -2,7 +2,8 @@
 //! latitude swapped (in every row, or in a few).
 //!
 //! A column is a coordinate when ingest gave it the role `longitude` / `latitude`, or when its name says so
-//! (經度, 緯度, lon, lat, X坐標 …) and nine in ten of its non-zero values lie in one of the two ranges; TWD97 metre columns
+//! (經度, 緯度, lon, lat …; X坐標 and the like need nine in ten) and half of its non-zero values lie in one of the two
+//! ranges; TWD97 metre columns
 //! (role `twd97_x` / `twd97_y`, or values beyond 1,000) are not degrees and are left alone. The axis a column is
 //! *meant* to hold comes from its name (ingest's role follows the values, so a column named 經度 that holds
 //! latitudes has the role `latitude`: that is the swap this check reports).
@@ -34,8 +35,9 @@ impl Axis {
     }
 }
 
-/// The axis a column's name says it holds (the names ingest recognises).
-pub(super) fn axis_of_name(name: &str) -> Option<Axis> {
+/// The axis a column's name says it holds (the names ingest recognises), and whether the name is unambiguous
+/// (經度, latitude, lon …) rather than a bare axis letter (x, Y坐標, xcod), which charts and TWD97 use too.
+pub(super) fn axis_of_name(name: &str) -> Option<(Axis, bool)> {
     let key: String = name
         .to_lowercase()
         .chars()
@@ -43,24 +45,29 @@ pub(super) fn axis_of_name(name: &str) -> Option<Axis> {
         .collect();
     let is = |words: &[&str]| words.iter().any(|w| key == *w);
     let has = |words: &[&str]| words.iter().any(|w| key.contains(w));
-    if has(&["經度", "longitude", "橫坐標", "橫座標", "x坐標", "x座標", "坐標x", "座標x"])
-        || is(&["x", "lon", "lng", "long", "xcod", "xcoord", "posx", "coordx", "pointx", "wgs84x", "wgs84lon"])
-        || key.ends_with("lon")
-        || key.ends_with("lng")
+    if has(&["經度", "longitude"]) || is(&["lon", "lng", "long", "wgs84lon"]) || key.ends_with("lon") || key.ends_with("lng")
     {
-        return Some(Axis::Longitude);
+        return Some((Axis::Longitude, true));
     }
-    if has(&["緯度", "latitude", "縱坐標", "縱座標", "y坐標", "y座標", "坐標y", "座標y"])
-        || is(&["y", "lat", "ycod", "ycoord", "posy", "coordy", "pointy", "wgs84y", "wgs84lat"])
-        || key.ends_with("lat")
+    if has(&["緯度", "latitude"]) || is(&["lat", "wgs84lat"]) || key.ends_with("lat") {
+        return Some((Axis::Latitude, true));
+    }
+    if has(&["橫坐標", "橫座標", "x坐標", "x座標", "坐標x", "座標x"])
+        || is(&["x", "xcod", "xcoord", "posx", "coordx", "pointx", "wgs84x"])
     {
-        return Some(Axis::Latitude);
+        return Some((Axis::Longitude, false));
+    }
+    if has(&["縱坐標", "縱座標", "y坐標", "y座標", "坐標y", "座標y"])
+        || is(&["y", "ycod", "ycoord", "posy", "coordy", "pointy", "wgs84y"])
+    {
+        return Some((Axis::Latitude, false));
     }
     None
 }
 
-/// The axis a field is meant to hold, when it is a coordinate column at all.
-pub(super) fn axis_of(field: &Field) -> Option<(Axis, bool)> {
+/// The axis a field is meant to hold, when it is a coordinate column at all, and how sure that is: 2 with a role,
+/// 1 with an unambiguous name, 0 with an axis letter.
+pub(super) fn axis_of(field: &Field) -> Option<(Axis, u8)> {
     let role = match field.role.as_deref() {
         Some("longitude") => Some(Axis::Longitude),
         Some("latitude") => Some(Axis::Latitude),
@@ -71,8 +78,9 @@ pub(super) fn axis_of(field: &Field) -> Option<(Axis, bool)> {
         return None;
     }
     match (axis_of_name(&field.name), role) {
-        (Some(named), _) => Some((named, role.is_some())),
-        (None, Some(role)) => Some((role, true)),
+        (Some((named, _)), Some(_)) => Some((named, 2)),
+        (Some((named, strong)), None) => Some((named, u8::from(strong))),
+        (None, Some(role)) => Some((role, 2)),
         (None, None) => None,
     }
 }
@@ -82,7 +90,8 @@ pub(super) struct CoordColumn {
     pub(super) index: usize,
     pub(super) name: String,
     pub(super) axis: Axis,
-    by_role: bool,
+    /// 2: ingest gave the role; 1: named 經度, lat …; 0: named x, Y坐標 ….
+    certainty: u8,
     values: u64,
     in_longitudes: u64,
     in_latitudes: u64,
@@ -93,12 +102,12 @@ pub(super) struct CoordColumn {
 }
 
 impl CoordColumn {
-    pub(super) fn new(index: usize, name: &str, axis: Axis, by_role: bool) -> CoordColumn {
+    pub(super) fn new(index: usize, name: &str, axis: Axis, certainty: u8) -> CoordColumn {
         CoordColumn {
             index,
             name: name.to_string(),
             axis,
-            by_role,
+            certainty,
             values: 0,
             in_longitudes: 0,
             in_latitudes: 0,
@@ -145,8 +154,14 @@ impl CoordColumn {
         if self.values == 0 || self.metres * 2 > self.values {
             return false;
         }
-        // A column found by its name alone must hold degrees of one axis in nine values out of ten.
-        self.by_role || self.in_longitudes.max(self.in_latitudes) * 10 >= nonzero.max(1) * 9
+        // A column found by its name alone must hold degrees of one axis in half its values, or nine in ten when
+        // the name is only an axis letter.
+        let degrees = self.in_longitudes.max(self.in_latitudes);
+        match self.certainty {
+            2 => true,
+            1 => degrees * 2 >= nonzero.max(1),
+            _ => degrees * 10 >= nonzero.max(1) * 9,
+        }
     }
 
     pub(super) fn finish(self, findings: &mut Vec<(usize, Finding)>) {

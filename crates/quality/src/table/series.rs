@@ -29,7 +29,10 @@ pub(super) enum Unit {
 }
 
 pub(super) struct Periods {
-    unit: Unit,
+    /// `None` for a text column until its first value.
+    unit: Option<Unit>,
+    /// A text column may hold years (its name says so).
+    years_named: bool,
     counts: FxHashMap<i32, u64>,
     alive: bool,
     /// For years: `Some(true)` ROC (1–200), `Some(false)` Gregorian, decided by the first value.
@@ -41,8 +44,10 @@ pub(super) struct Periods {
 const EPOCH_DAYS_FROM_CE: i32 = 719_163;
 
 impl Periods {
-    pub(super) fn new(unit: Unit, roc_allowed: bool) -> Periods {
-        Periods { unit, counts: FxHashMap::default(), alive: true, roc: None, roc_allowed }
+    /// `unit` `None`: a text column, months or (when `years_named`) years by its first value; `years_named` also
+    /// admits ROC years (1–200).
+    pub(super) fn new(unit: Option<Unit>, years_named: bool) -> Periods {
+        Periods { unit, years_named, counts: FxHashMap::default(), alive: true, roc: None, roc_allowed: years_named }
     }
 
     #[inline]
@@ -91,7 +96,13 @@ impl Periods {
     #[inline]
     pub(super) fn text(&mut self, s: &str) {
         let b = s.as_bytes();
-        match self.unit {
+        let unit = match self.unit {
+            Some(unit) => unit,
+            None if b.len() == 7 => *self.unit.insert(Unit::Month),
+            None if self.years_named => *self.unit.insert(Unit::Year),
+            None => return self.stop(),
+        };
+        match unit {
             Unit::Month => {
                 let digits = |r: std::ops::Range<usize>| b[r].iter().fold(0i32, |a, c| a * 10 + i32::from(c - b'0'));
                 let ok = b.len() == 7
@@ -119,7 +130,7 @@ impl Periods {
     }
 
     fn label(&self, period: i32) -> String {
-        match self.unit {
+        match self.unit.unwrap_or(Unit::Month) {
             Unit::Month => format!("{:04}-{:02}", period.div_euclid(12), period.rem_euclid(12) + 1),
             Unit::Year => period.to_string(),
         }
@@ -152,7 +163,7 @@ impl Periods {
             .take(5)
             .map(|p| self.label(p))
             .collect();
-        let (every_en, every_zh) = match (self.unit, step) {
+        let (every_en, every_zh) = match (self.unit.unwrap_or(Unit::Month), step) {
             (Unit::Month, 1) => ("monthly".to_string(), "每月".to_string()),
             (Unit::Month, 3) => ("quarterly".to_string(), "每季".to_string()),
             (Unit::Month, 12) | (Unit::Year, 1) => ("yearly".to_string(), "每年".to_string()),

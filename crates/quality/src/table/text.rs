@@ -281,7 +281,7 @@ pub(super) fn named_year(name: &str) -> bool {
     lower.contains("year")
         || lower.contains("yyy")
         || ["年", "年度", "年別", "年份", "統計年"].iter().any(|w| lower.ends_with(w))
-        || ["年度", "年別", "年份", "年月"].iter().any(|w| lower.contains(w))
+        || ["年度", "年別", "年份"].iter().any(|w| lower.contains(w))
 }
 
 /// Whether a column's name says it holds a date or a time of day (numbers there are not quantities).
