@@ -658,9 +658,12 @@ fn stream_chunks(chunks: tapwater_query::encode::ExportChunks) -> Body {
             }
         }
     });
+    // Fused: a compression layer polls its body once more after the end, which a bare `unfold` forbids (a panic
+    // that cut gzip downloads short).
     let stream = futures::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|chunk| (Ok::<Bytes, std::io::Error>(chunk), rx))
-    });
+    })
+    .fuse();
     Body::from_stream(stream)
 }
 

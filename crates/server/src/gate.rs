@@ -174,12 +174,16 @@ fn meter_body(app: Tapwater, actor: Actor, slug: String, response: Response) -> 
         parts.headers.insert(CONTENT_LENGTH, HeaderValue::from(length));
     }
     let guard = Arc::new(MeterOnDrop { app, actor, slug, rows, bytes: AtomicU64::new(0) });
-    let stream = body.into_data_stream().map(move |chunk| {
-        if let Ok(bytes) = &chunk {
-            guard.bytes.fetch_add(bytes.len() as u64, Ordering::Relaxed);
-        }
-        chunk
-    });
+    let stream = body
+        .into_data_stream()
+        .map(move |chunk| {
+            if let Ok(bytes) = &chunk {
+                guard.bytes.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+            }
+            chunk
+        })
+        // Polled again after its end by the compression layer: fused, so it answers `None` again.
+        .fuse();
     Response::from_parts(parts, Body::from_stream(stream))
 }
 

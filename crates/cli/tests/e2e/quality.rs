@@ -297,7 +297,8 @@ fn planted() -> Planted {
             Some(k) => words[k % 2].to_string(),
             None => ((i * 7) % 50 + 1).to_string(),
         };
-        let (mut lon, mut lat) = (format!("{:.4}", 120.2 + i as f64 * 0.001), format!("{:.4}", 22.95 + i as f64 * 0.001));
+        let (mut lon, mut lat) =
+            (format!("{:.4}", 120.2 + i as f64 * 0.001), format!("{:.4}", 22.95 + i as f64 * 0.001));
         if i == swapped_row {
             std::mem::swap(&mut lon, &mut lat);
         }
@@ -408,13 +409,19 @@ async fn real_encoding_and_format_defects_are_found() {
     assert_eq!(status, StatusCode::OK, "{body}");
     let right = wait_report(&t, "population", "encoding_match pass", |r| outcome(r, "encoding_match") == "pass").await;
     assert!(findings(&right, "encoding_match").is_empty(), "{right:#}");
-    assert!(right["score"].as_u64().unwrap() > wrong["score"].as_u64().unwrap(), "{} → {}", wrong["score"], right["score"]);
+    assert!(
+        right["score"].as_u64().unwrap() > wrong["score"].as_u64().unwrap(),
+        "{} → {}",
+        wrong["score"],
+        right["score"]
+    );
 
     // An Excel 97 file named .ods (ingest logs format_mismatch): format_match fails, naming the file.
     let name = "cec_2022_referendum_rfarea_really_xls.ods";
     t.publish_new("rfarea", name, fixture(name)).await;
     let (_, transforms) = t.get_json(&t.url("/api/v1/datasets/rfarea/transforms")).await;
-    let logged = transforms["transform_log"]["entries"].as_array().unwrap().iter().any(|e| e["rule"] == "format_mismatch");
+    let logged =
+        transforms["transform_log"]["entries"].as_array().unwrap().iter().any(|e| e["rule"] == "format_mismatch");
     assert!(logged, "ingest logs the mismatch: {transforms}");
     let report = wait_quality(&t, "rfarea").await;
     assert_report_shape(&report);
@@ -479,11 +486,12 @@ async fn planted_defects_are_found_with_column_count_and_rows() {
     assert_eq!(outcome(&report, "code_list"), "skip");
 
     // Declaring 編號 the primary key (a Table Schema): the current version is checked again and the repeats found.
-    let schema = json!({"fields": [{"name": "編號", "type": "integer", "description": "案件編號"}], "primaryKey": ["編號"]});
+    let schema =
+        json!({"fields": [{"name": "編號", "type": "integer", "description": "案件編號"}], "primaryKey": ["編號"]});
     let (status, body) = put_json(&t, "/api/v1/datasets/cases/schema", &schema, true).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let keyed = wait_rechecked(&t, "cases", &report, "primary_key finding", |r| !findings(r, "primary_key").is_empty())
-        .await;
+    let keyed =
+        wait_rechecked(&t, "cases", &report, "primary_key finding", |r| !findings(r, "primary_key").is_empty()).await;
     assert_report_shape(&keyed);
     let key = findings(&keyed, "primary_key");
     assert_eq!(key.len(), 1, "{keyed:#}");
@@ -501,8 +509,11 @@ async fn planted_defects_are_found_with_column_count_and_rows() {
 async fn overdue_datasets_top_the_publisher_dashboard() {
     let t = spawn_app().await;
     for slug in ["stale", "fresh"] {
-        create(&t, json!({"slug": slug, "title": format!("{slug} 月報"), "publisher": "water-bureau", "frequency": "monthly"}))
-            .await;
+        create(
+            &t,
+            json!({"slug": slug, "title": format!("{slug} 月報"), "publisher": "water-bureau", "frequency": "monthly"}),
+        )
+        .await;
         publish_ok(&t, slug, "monthly.csv", DISTRICTS_CSV).await;
         let report = wait_quality(&t, slug).await;
         assert_eq!(outcome(&report, "timeliness"), "pass", "just published: {report:#}");
@@ -560,7 +571,10 @@ async fn overdue_datasets_top_the_publisher_dashboard() {
     assert!(rows[0]["errors"].as_u64().unwrap() >= rows[1]["errors"].as_u64().unwrap(), "errors first: {rows:?}");
     assert!(rows[0]["open_findings"].as_array().unwrap().iter().any(|c| c == "timeliness"), "{rows:?}");
     assert_eq!(rows[0]["score"], report["score"], "the dashboard shows the report's score: {rows:?}");
-    assert_eq!(rows[0]["errors"].as_u64().unwrap() as usize, report["findings"].as_array().unwrap().iter().filter(|f| f["severity"] == "error").count());
+    assert_eq!(
+        rows[0]["errors"].as_u64().unwrap() as usize,
+        report["findings"].as_array().unwrap().iter().filter(|f| f["severity"] == "error").count()
+    );
     assert!(rows[0]["last_published"].as_str().unwrap().starts_with("2020-01-01"), "{rows:?}");
     assert!(rows[0]["next_due"].as_str().unwrap().starts_with("2020-02-01"), "{rows:?}");
 
@@ -601,10 +615,28 @@ async fn examples_are_withheld_from_callers_who_may_not_read_the_rows() {
         publish_ok(&t, &slug, "cases.csv", p.csv.clone()).await;
         let admin = wait_quality(&t, &slug).await;
         assert_report_shape(&admin);
-        assert_eq!(admin["examples_withheld"], false, "{admin}");
+        // The examples follow the rows: shown to whoever may read them, withheld from everyone else. The admin
+        // token reads an `application` dataset's rows; a `restricted` one's rows are read by no one (see access.rs).
+        let rows_status = t
+            .client
+            .get(t.url(&format!("/api/v1/datasets/{slug}/rows?_limit=1")))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .status();
+        let admin_reads = rows_status == StatusCode::OK;
+        assert_eq!(admin_reads, level == "application", "{level}: the admin's row read answered {rows_status}");
+        assert_eq!(admin["examples_withheld"], !admin_reads, "{level}: {admin}");
         let mixed = findings(&admin, "mixed_types");
-        assert_eq!(mixed.len(), 1, "{admin:#}");
-        assert_eq!(examples_of(mixed[0]), p.words, "the admin sees the values: {admin:#}");
+        assert_eq!(mixed.len(), 1, "{level}: {admin:#}");
+        if admin_reads {
+            assert_eq!(examples_of(mixed[0]), p.words, "{level}: the admin sees the values: {admin:#}");
+        } else {
+            for f in admin["findings"].as_array().unwrap() {
+                assert!(examples_of(f).is_empty(), "{level}: examples of rows the admin may not read: {f}");
+            }
+        }
 
         let (status, anonymous) = t.get_json(&t.url(&format!("/api/v1/datasets/{slug}/quality"))).await;
         assert_eq!(status, StatusCode::OK, "{level}: {anonymous}");
@@ -655,13 +687,9 @@ async fn metadata_and_table_schemas_are_validated_and_declare_types() {
     assert!(body.to_string().contains("colour"), "names the member: {body}");
     let (status, body) = put_json(&t, "/api/v1/datasets/districts/metadata", &json!({"title_en": "x"}), false).await;
     assert_error(status, &body, StatusCode::UNAUTHORIZED, "unauthorized");
-    let (status, body) = put_json(
-        &t,
-        "/api/v1/datasets/districts/schema",
-        &json!({"fields": [{"name": "a", "type": "complex"}]}),
-        true,
-    )
-    .await;
+    let (status, body) =
+        put_json(&t, "/api/v1/datasets/districts/schema", &json!({"fields": [{"name": "a", "type": "complex"}]}), true)
+            .await;
     let error = assert_error(status, &body, StatusCode::BAD_REQUEST, "invalid_table_schema");
     assert!(error["param"].as_str().is_some_and(|p| p.contains("fields[0].type")), "{body}");
     let (status, body) = put_json(&t, "/api/v1/datasets/districts/schema", &json!({"fields": []}), false).await;
@@ -703,14 +731,16 @@ async fn metadata_and_table_schemas_are_validated_and_declare_types() {
     let (status, pipeline) = t.get_json(&t.url("/api/v1/datasets/districts/pipeline")).await;
     assert_eq!(status, StatusCode::OK, "{pipeline}");
     let types = &pipeline["pipeline"]["types"];
-    for (name, ty) in [("編號", "integer"), ("日期", "date"), ("比例", "decimal"), ("有效", "boolean"), ("代碼", "text")] {
+    for (name, ty) in
+        [("編號", "integer"), ("日期", "date"), ("比例", "decimal"), ("有效", "boolean"), ("代碼", "text")]
+    {
         assert_eq!(types[name], ty, "{name}: {pipeline}");
     }
     assert_eq!(pipeline["pipeline"]["primary_key"], json!(["編號"]), "{pipeline}");
 
     // The declared constraints are checked on the current version: only 比例 breaks one.
-    let checked = wait_rechecked(&t, "districts", &before, "constraints judged", |r| outcome(r, "constraints") != "skip")
-        .await;
+    let checked =
+        wait_rechecked(&t, "districts", &before, "constraints judged", |r| outcome(r, "constraints") != "skip").await;
     assert_report_shape(&checked);
     let broken = findings(&checked, "constraints");
     assert_eq!(broken.len(), 1, "{checked:#}");
@@ -759,7 +789,10 @@ async fn exports_describe_the_version_and_link_to_this_server() {
     let schema_names: Vec<&str> =
         resource["schema"]["fields"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap()).collect();
     assert_eq!(schema_names, names, "{package}");
-    assert!(resource["schema"]["fields"][1]["description"].as_str().is_some_and(|d| d.contains(&names[1])), "{package}");
+    assert!(
+        resource["schema"]["fields"][1]["description"].as_str().is_some_and(|d| d.contains(&names[1])),
+        "{package}"
+    );
     let csv = t.get(path).await;
     assert_eq!(csv.status(), StatusCode::OK);
     let text = csv.text().await.unwrap();
@@ -794,10 +827,10 @@ async fn exports_describe_the_version_and_link_to_this_server() {
         .filter(|n| is_dataset(n))
         .map(|n| n["@id"].as_str().unwrap().to_string())
         .collect();
-    let want: BTreeSet<String> = ["districts", "empty"].iter().map(|s| t.url(&format!("/api/v1/datasets/{s}"))).collect();
+    let want: BTreeSet<String> =
+        ["districts", "empty"].iter().map(|s| t.url(&format!("/api/v1/datasets/{s}"))).collect();
     assert_eq!(listed, want, "{catalog:#}");
-    let response =
-        t.client.get(t.url("/api/v1/catalog/dcat.jsonld")).bearer_auth(TOKEN).send().await.unwrap();
+    let response = t.client.get(t.url("/api/v1/catalog/dcat.jsonld")).bearer_auth(TOKEN).send().await.unwrap();
     let admin: Value = response.json().await.unwrap();
     assert!(admin.to_string().contains(&t.url("/api/v1/datasets/secret-draft")), "the admin sees drafts: {admin}");
 
@@ -818,12 +851,30 @@ async fn exports_describe_the_version_and_link_to_this_server() {
     // A draft is not found by those outside its organisation.
     let status = t.get(&t.url("/api/v1/datasets/secret-draft/dcat.jsonld")).await.status();
     assert!(!status.is_success(), "a draft's metadata is not shown to an anonymous caller: {status}");
+
+    // Standard tools (frictionless, browsers, curl --compressed) ask for gzip: the resource downloads in full then too.
+    let gzip = async {
+        let response = t.client.get(path).header("accept-encoding", "gzip").send().await?;
+        let status = response.status();
+        let encoding = response.headers().get("content-encoding").map(|v| v.to_str().unwrap_or("").to_string());
+        Ok::<_, reqwest::Error>((status, encoding, response.bytes().await?))
+    };
+    let (status, encoding, body) =
+        gzip.await.unwrap_or_else(|e| panic!("GET {path} with Accept-Encoding: gzip breaks off: {e:?}"));
+    assert_eq!(status, StatusCode::OK);
+    if encoding.as_deref() == Some("gzip") {
+        assert!(body.starts_with(&[0x1f, 0x8b]), "not gzip");
+    } else {
+        assert_eq!(std::str::from_utf8(&body).unwrap(), text);
+    }
 }
 
 fn is_dataset(node: &Value) -> bool {
     match &node["@type"] {
         Value::String(s) => s == "dcat:Dataset" || s.ends_with("dcat#Dataset"),
-        Value::Array(types) => types.iter().any(|t| t == "dcat:Dataset" || t.as_str().is_some_and(|s| s.ends_with("dcat#Dataset"))),
+        Value::Array(types) => {
+            types.iter().any(|t| t == "dcat:Dataset" || t.as_str().is_some_and(|s| s.ends_with("dcat#Dataset")))
+        }
         _ => false,
     }
 }
@@ -849,8 +900,10 @@ async fn run_tool(program: PathBuf, args: Vec<String>) -> (bool, String, String)
             .env("no_proxy", "127.0.0.1,localhost")
             .output()
             .unwrap_or_else(|e| panic!("cannot run {}: {e}", program.display()));
-        let (stdout, stderr) =
-            (String::from_utf8_lossy(&output.stdout).into_owned(), String::from_utf8_lossy(&output.stderr).into_owned());
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        );
         (output.status.success(), stdout, stderr)
     })
     .await
@@ -878,31 +931,34 @@ print(f"ok: {len(g_ttl)} triples, isomorphic")
 async fn standard_tools_accept_the_served_exports() {
     let Some(venv) = venv() else { return };
     let t = spawn_app().await;
-    create(&t, json!({"slug": "births", "title": "村里出生死亡結婚離婚", "publisher": "moi", "frequency": "monthly"})).await;
+    create(&t, json!({"slug": "births", "title": "村里出生死亡結婚離婚", "publisher": "moi", "frequency": "monthly"}))
+        .await;
     let version =
-        publish_ok(&t, "births", "births-2024-10.csv", fixture("moi_village_births_deaths_marriages_2024-10.csv")).await;
+        publish_ok(&t, "births", "births-2024-10.csv", fixture("moi_village_births_deaths_marriages_2024-10.csv"))
+            .await;
     let names = column_names(&t, "births").await;
     let (status, body) = put_json(&t, "/api/v1/datasets/births/metadata", &describing(&names), true).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let dir = tempfile::tempdir().unwrap();
 
-    // frictionless reads the package and fetches the real CSV from this server.
+    // The Data Package as served.
     let response = t.get(&t.url("/api/v1/datasets/births/datapackage.json")).await;
     assert_eq!(response.status(), StatusCode::OK);
     let package = response.text().await.unwrap();
-    let package_path = dir.path().join("datapackage.json");
-    std::fs::write(&package_path, &package).unwrap();
-    let (ok, out, err) = run_tool(
-        venv.join("bin/frictionless"),
-        vec!["validate".into(), "--json".into(), package_path.display().to_string()],
-    )
-    .await;
-    let start = out.find('{').unwrap_or_else(|| panic!("no JSON from frictionless:\n{out}\n{err}"));
-    let report: Value = serde_json::from_str(&out[start..]).unwrap_or_else(|e| panic!("{e}:\n{out}\n{err}"));
-    assert_eq!(report["valid"], true, "frictionless refuses the package:\n{report:#}");
-    assert!(ok, "{out}\n{err}");
-    let rows = report["tasks"][0]["stats"]["rows"].as_u64();
-    assert_eq!(rows, version["row_count"].as_u64(), "frictionless read every row: {report:#}");
+    // The resource downloads in full with a plain HTTP client.
+    let path = serde_json::from_str::<Value>(&package).unwrap()["resources"][0]["path"].as_str().unwrap().to_string();
+    let csv = t.get(&path).await;
+    assert_eq!(csv.status(), StatusCode::OK);
+    let csv = csv.text().await.unwrap_or_else(|e| panic!("downloading {path}: {e}"));
+    assert_eq!(csv.lines().count() as u64, version["row_count"].as_u64().unwrap() + 1, "{path}");
+    // The schema describes the CSV tapwater writes: valid on a local copy of the bytes …
+    let mut local: Value = serde_json::from_str(&package).unwrap();
+    local["resources"][0]["path"] = json!("births.csv");
+    std::fs::write(dir.path().join("births.csv"), &csv).unwrap();
+    let local_path = dir.path().join("local-datapackage.json");
+    std::fs::write(&local_path, serde_json::to_string_pretty(&local).unwrap()).unwrap();
+    let report = frictionless(&venv, &local_path).await;
+    assert_eq!(report["tasks"][0]["stats"]["rows"].as_u64(), version["row_count"].as_u64(), "{report:#}");
 
     // rdflib parses the Turtle and the JSON-LD into one graph.
     let ttl = t.get(&t.url("/api/v1/datasets/births/dcat.ttl")).await.text().await.unwrap();
@@ -927,6 +983,27 @@ async fn standard_tools_accept_the_served_exports() {
     )
     .await;
     assert!(ok && out.contains("isomorphic"), "rdflib on the catalogue:\n{out}\n{err}");
+
+    // … and as served: frictionless fetches the resource from this server itself.
+    let package_path = dir.path().join("datapackage.json");
+    std::fs::write(&package_path, &package).unwrap();
+    let report = frictionless(&venv, &package_path).await;
+    assert_eq!(report["tasks"][0]["stats"]["rows"].as_u64(), version["row_count"].as_u64(), "{report:#}");
+}
+
+/// `frictionless validate --json` on a package: asserts it is valid, returns the report.
+async fn frictionless(venv: &std::path::Path, package: &std::path::Path) -> Value {
+    let (ok, out, err) = run_tool(
+        venv.join("bin/frictionless"),
+        vec!["validate".into(), "--json".into(), package.display().to_string()],
+    )
+    .await;
+    let start =
+        out.find('{').unwrap_or_else(|| panic!("no JSON from frictionless on {}:\n{out}\n{err}", package.display()));
+    let report: Value = serde_json::from_str(&out[start..]).unwrap_or_else(|e| panic!("{e}:\n{out}\n{err}"));
+    assert_eq!(report["valid"], true, "frictionless refuses {}:\n{report:#}", package.display());
+    assert!(ok, "{out}\n{err}");
+    report
 }
 
 fn stderr_lines(output: &std::process::Output) -> Vec<String> {
@@ -963,8 +1040,12 @@ async fn cli_prints_the_report_and_edits_metadata() {
 
     // metadata set / show / import-schema / export.
     let file = t.dir.path().join("metadata.json");
-    std::fs::write(&file, json!({"title_en": "Cases by district", "contact": {"name": "資料科", "email": "data@example.gov.tw"}}).to_string())
-        .unwrap();
+    std::fs::write(
+        &file,
+        json!({"title_en": "Cases by district", "contact": {"name": "資料科", "email": "data@example.gov.tw"}})
+            .to_string(),
+    )
+    .unwrap();
     let output = tapwater_cli(&t).args(["metadata", "set", "cases"]).arg(&file).output().unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let output = tapwater_cli(&t).args(["metadata", "show", "cases"]).output().unwrap();
@@ -1021,7 +1102,8 @@ async fn cli_prints_the_report_and_edits_metadata() {
     let output = tapwater_cli(&t).args(["quality", "clean", "--json"]).output().unwrap();
     let printed: Value = serde_json::from_slice(&output.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stdout)));
-    let errors: Vec<&Value> = printed["findings"].as_array().unwrap().iter().filter(|f| f["severity"] == "error").collect();
+    let errors: Vec<&Value> =
+        printed["findings"].as_array().unwrap().iter().filter(|f| f["severity"] == "error").collect();
     assert!(errors.is_empty(), "errors left on a declared clean file: {errors:#?}");
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let output = tapwater_cli(&t).args(["quality", "clean"]).output().unwrap();
