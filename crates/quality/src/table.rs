@@ -7,7 +7,7 @@
 //!
 //! | code | severity | rule |
 //! | --- | --- | --- |
-//! | `mixed_types` | warning | a text column, not a code column, where ≥ 80 % of the values (and ≥ 20) are numbers — or dates — and some are words |
+//! | `mixed_types` | warning | a text column, not a code column, where ≥ 80 % of the values (and ≥ 20) are numbers (≥ 10 distinct, or the rest only words like 不詳) — or dates — and some are words |
 //! | `date_format` | warning | a text column named or filled as dates holding dates not written as ISO 8601 |
 //! | `empty_column` | warning | no value in any row |
 //! | `constant_column` | info | ≥ 10 rows, all with the same value |
@@ -45,6 +45,9 @@ use text::{DateClass, NumberClass};
 
 /// Rows and examples a finding keeps.
 const EXAMPLES: usize = 5;
+
+/// Distinct numbers a text column needs for its numbers to be quantities rather than category codes.
+const QUANTITY_DISTINCT: usize = 10;
 
 /// The rows and values a finding is about: how many, the first few rows, the first few distinct values.
 #[derive(Debug, Default, Clone)]
@@ -97,7 +100,7 @@ fn fmt_count(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -192,6 +195,10 @@ struct TextStats {
     /// Not a column of codes (a code list, an identifier's name, a type forced to text).
     mixed_allowed: bool,
     numbers: u64,
+    /// The first distinct numbers, up to [`QUANTITY_DISTINCT`]: fewer, and the numbers may be category codes.
+    distinct_numbers: Vec<Box<str>>,
+    /// Non-numbers that are not a usual "no value" marker (不詳, N/A …).
+    non_markers: u64,
     codes: u64,
     /// Values mixing digits with anything else (`2722-0152`, `A001`).
     other_digits: u64,
@@ -206,11 +213,20 @@ impl TextStats {
     #[inline]
     fn add(&mut self, v: &str, row: u64) {
         match text::number_class(v) {
-            NumberClass::Number => self.numbers += 1,
+            NumberClass::Number => {
+                self.numbers += 1;
+                if self.distinct_numbers.len() < QUANTITY_DISTINCT && !self.distinct_numbers.iter().any(|d| &**d == v) {
+                    self.distinct_numbers.push(v.into());
+                }
+            }
             NumberClass::Code => self.codes += 1,
-            NumberClass::Word | NumberClass::WithUnit => self.non_numbers.add_str(row, v),
+            NumberClass::Word | NumberClass::WithUnit => {
+                self.non_markers += u64::from(!text::MISSING_MARKERS.contains(&v));
+                self.non_numbers.add_str(row, v);
+            }
             NumberClass::Other => {
                 self.other_digits += 1;
+                self.non_markers += 1;
                 self.non_numbers.add_str(row, v);
             }
         }
@@ -232,6 +248,9 @@ impl TextStats {
             && self.codes == 0
             && self.other_digits * 50 <= n
             && self.non_numbers.count > 0
+            // A few distinct numbers with a letter among them are category codes (1, 2, 3, A), unless the others
+            // are only the usual words for "no value".
+            && (self.distinct_numbers.len() >= QUANTITY_DISTINCT || self.non_markers == 0)
         {
             let k = self.non_numbers.count;
             let f = finding(
@@ -437,7 +456,7 @@ impl Column {
         }
         self.values += (array.len() - nulls) as u64;
         match &self.constant {
-            Constant::Unset if array.len() > 0 => {
+            Constant::Unset if !array.is_empty() => {
                 let first = array.slice(0, 1);
                 self.constant = if all_equal(array, &first) { Constant::Scalar(first) } else { Constant::Varies };
             }

@@ -45,7 +45,10 @@ pub(super) fn axis_of_name(name: &str) -> Option<(Axis, bool)> {
         .collect();
     let is = |words: &[&str]| words.iter().any(|w| key == *w);
     let has = |words: &[&str]| words.iter().any(|w| key.contains(w));
-    if has(&["經度", "longitude"]) || is(&["lon", "lng", "long", "wgs84lon"]) || key.ends_with("lon") || key.ends_with("lng")
+    if has(&["經度", "longitude"])
+        || is(&["lon", "lng", "long", "wgs84lon"])
+        || key.ends_with("lon")
+        || key.ends_with("lng")
     {
         return Some((Axis::Longitude, true));
     }

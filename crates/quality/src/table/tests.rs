@@ -24,14 +24,18 @@ fn fixture(name: &str) -> (TableSchema, Vec<RecordBatch>) {
     let tmp = std::env::temp_dir().join(format!("tapwater-quality-{}-{name}.parquet", std::process::id()));
     let report = ingest_file(&path, std::fs::File::create(&tmp).unwrap(), &IngestOptions::default(), &mut |_| {})
         .unwrap_or_else(|e| panic!("{name}: {e}"));
-    let reader =
-        ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&tmp).unwrap()).unwrap().build().unwrap();
+    let reader = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&tmp).unwrap()).unwrap().build().unwrap();
     let batches = reader.map(|b| b.unwrap()).collect();
     std::fs::remove_file(&tmp).ok();
     (report.schema, batches)
 }
 
-fn check_batches(schema: &TableSchema, batches: &[RecordBatch], metadata: &DatasetMetadata, pipeline: &Pipeline) -> Vec<Finding> {
+fn check_batches(
+    schema: &TableSchema,
+    batches: &[RecordBatch],
+    metadata: &DatasetMetadata,
+    pipeline: &Pipeline,
+) -> Vec<Finding> {
     let mut checker = TableChecker::new(schema, metadata, pipeline);
     for b in batches {
         checker.push(b);
@@ -48,17 +52,18 @@ fn check_fixture(name: &str) -> Vec<Finding> {
 
 /// The Error and Warning findings as (code, column).
 fn serious(findings: &[Finding]) -> Vec<(String, Option<String>)> {
-    findings
-        .iter()
-        .filter(|f| f.severity != Severity::Info)
-        .map(|f| (f.code.clone(), f.column.clone()))
-        .collect()
+    findings.iter().filter(|f| f.severity != Severity::Info).map(|f| (f.code.clone(), f.column.clone())).collect()
 }
 
 fn describe(findings: &[Finding]) -> String {
     findings
         .iter()
-        .map(|f| format!("{:?} {} {:?} {} {:?} {:?}: {}", f.severity, f.code, f.column, f.count, f.rows, f.examples, f.message))
+        .map(|f| {
+            format!(
+                "{:?} {} {:?} {} {:?} {:?}: {}",
+                f.severity, f.code, f.column, f.count, f.rows, f.examples, f.message
+            )
+        })
         .collect::<Vec<_>>()
         .join("\n")
 }
@@ -207,6 +212,9 @@ fn real_constant_columns_are_info() {
 // ---------------------------------------------------------------------------------------------------------------
 // Planted defects
 
+/// What a test compares of a finding: column, count, rows, examples.
+type Seen<'a> = (Option<&'a str>, u64, Vec<u64>, Vec<String>);
+
 /// A column for a hand-built table.
 fn col(name: &str, field_type: FieldType, array: ArrayRef) -> (Field, ArrayRef) {
     (Field::new(name, field_type), array)
@@ -277,7 +285,8 @@ fn codes_identifiers_and_phones_are_not_mixed_types() {
     let n = 60;
     // Codes with leading zeros and a word; an identifier column; phone numbers with and without a hyphen.
     let codes: Vec<String> = (0..n).map(|i| if i == 5 { "其他".into() } else { format!("{:03}", i) }).collect();
-    let station: Vec<String> = (0..n).map(|i| if i < 50 { format!("4669{i:02}") } else { format!("C0A9{i}") }).collect();
+    let station: Vec<String> =
+        (0..n).map(|i| if i < 50 { format!("4669{i:02}") } else { format!("C0A9{i}") }).collect();
     let phones: Vec<String> =
         (0..n).map(|i| if i % 10 == 0 { format!("2722-{:04}", i) } else { format!("2705{:04}", i) }).collect();
     let (schema, batch) = table(vec![
@@ -288,6 +297,21 @@ fn codes_identifiers_and_phones_are_not_mixed_types() {
     ]);
     let findings = check(&schema, &batch);
     assert!(with_code(&findings, "mixed_types").is_empty(), "{}", describe(&findings));
+}
+
+#[test]
+fn category_codes_with_a_letter_are_not_mixed_types() {
+    // Grades 1–3 and A: codes, not numbers with a word among them. But 不詳 among few numbers is a missing value.
+    let grades: Vec<String> = (0..40).map(|i| if i % 8 == 0 { "A".into() } else { format!("{}", 1 + i % 3) }).collect();
+    let counts: Vec<String> = (0..40).map(|i| if i == 7 { "不詳".into() } else { format!("{}", i % 4) }).collect();
+    let (schema, batch) = table(vec![
+        ids(40),
+        col("等第", FieldType::Text, texts(grades)),
+        col("子女數", FieldType::Text, texts(counts)),
+    ]);
+    let findings = check(&schema, &batch);
+    let f = only(&findings, "mixed_types");
+    assert_eq!((f.column.as_deref(), f.count, f.rows.clone()), (Some("子女數"), 1, vec![8]));
 }
 
 #[test]
@@ -353,10 +377,13 @@ fn empty_and_constant_columns() {
     assert_eq!(constant.iter().map(|f| f.column.as_deref().unwrap()).collect::<Vec<_>>(), vec!["縣市", "年度"]);
     assert!(constant.iter().all(|f| f.count == 12 && f.severity == Severity::Info));
     // Errors and warnings come before info.
-    assert!(findings.iter().position(|f| f.severity == Severity::Info) > findings.iter().rposition(|f| f.severity == Severity::Warning));
+    assert!(
+        findings.iter().position(|f| f.severity == Severity::Info)
+            > findings.iter().rposition(|f| f.severity == Severity::Warning)
+    );
 
     // Nine rows are too few to call a column constant.
-    let (schema, batch) = table(vec![col("縣市", FieldType::Text, text(&vec![Some("臺南市"); 9]))]);
+    let (schema, batch) = table(vec![col("縣市", FieldType::Text, text(&[Some("臺南市"); 9]))]);
     assert!(with_code(&check(&schema, &batch), "constant_column").is_empty());
 }
 
@@ -385,7 +412,11 @@ fn primary_key_nulls_and_repeats() {
     key.aliases = vec!["case_id".into()];
     let (schema, batch) = table(vec![
         (key, text(&[Some("A1"), Some("A2"), None, Some("A2"), Some("A5"), Some("A1")])),
-        col("區", FieldType::Text, text(&[Some("東區"), Some("北區"), Some("南區"), Some("西區"), Some("中區"), Some("東區")])),
+        col(
+            "區",
+            FieldType::Text,
+            text(&[Some("東區"), Some("北區"), Some("南區"), Some("西區"), Some("中區"), Some("東區")]),
+        ),
     ]);
     // Declared by alias in the metadata.
     let metadata = DatasetMetadata { primary_key: vec!["case_id".into()], ..DatasetMetadata::default() };
@@ -396,14 +427,18 @@ fn primary_key_nulls_and_repeats() {
     let nulls = pk.iter().find(|f| f.message.contains("no value")).unwrap();
     assert_eq!((nulls.count, nulls.rows.clone()), (1, vec![3]));
     let repeats = pk.iter().find(|f| f.message.contains("repeat")).unwrap();
-    assert_eq!((repeats.count, repeats.rows.clone(), repeats.examples.clone()), (2, vec![4, 6], vec!["A2".into(), "A1".into()]));
+    assert_eq!(
+        (repeats.count, repeats.rows.clone(), repeats.examples.clone()),
+        (2, vec![4, 6], vec!["A2".into(), "A1".into()])
+    );
     // Row 6 repeats row 1 exactly.
     assert_eq!(only(&findings, "duplicate_rows").rows, vec![6]);
 
     // The pipeline's key when the metadata declares none; a composite key.
     let pipeline = Pipeline { primary_key: vec!["案件編號".into(), "區".into()], ..Pipeline::default() };
     let findings = check_batches(&schema, std::slice::from_ref(&batch), &DatasetMetadata::default(), &pipeline);
-    let repeats: Vec<&Finding> = with_code(&findings, "primary_key").into_iter().filter(|f| f.message.contains("repeat")).collect();
+    let repeats: Vec<&Finding> =
+        with_code(&findings, "primary_key").into_iter().filter(|f| f.message.contains("repeat")).collect();
     assert_eq!(repeats.len(), 1);
     assert_eq!((repeats[0].count, repeats[0].rows.clone(), repeats[0].column.clone()), (1, vec![6], None));
     assert_eq!(repeats[0].examples, vec!["A1, 東區"]);
@@ -426,8 +461,11 @@ fn values_outside_code_lists() {
         col("等級", FieldType::Integer, ints(&[Some(1), Some(2), Some(2), Some(7), Some(1), Some(3)])),
     ]);
     let pipeline = Pipeline {
-        code_lists: [("性別".to_string(), [("1", "男"), ("2", "女")].map(|(k, v)| (k.to_string(), v.to_string())).into())]
-            .into(),
+        code_lists: [(
+            "性別".to_string(),
+            [("1", "男"), ("2", "女")].map(|(k, v)| (k.to_string(), v.to_string())).into(),
+        )]
+        .into(),
         ..Pipeline::default()
     };
     let allowed: BTreeMap<String, String> = ["1", "2", "3"].iter().map(|c| (c.to_string(), String::new())).collect();
@@ -473,33 +511,36 @@ fn each_declared_constraint() {
                     ..FieldConstraints::default()
                 },
             ),
-            field("金額", FieldConstraints { minimum: Some(0.0), maximum: Some(1_000.0), ..FieldConstraints::default() }),
+            field(
+                "金額",
+                FieldConstraints { minimum: Some(0.0), maximum: Some(1_000.0), ..FieldConstraints::default() },
+            ),
             field("文號", FieldConstraints { pattern: Some("[A-Z]-\\d{3}".into()), ..FieldConstraints::default() }),
         ],
         ..DatasetMetadata::default()
     };
     let findings = check_batches(&schema, &[batch], &metadata, &Pipeline::default());
     let constraints = with_code(&findings, "constraints");
-    let got: Vec<(&str, &str, u64, Vec<u64>, Vec<String>)> = constraints
+    let got: Vec<(&str, Seen<'_>)> = constraints
         .iter()
         .map(|f| {
             let kind = ["required", "unique", "minimum length", "maximum length", "minimum", "maximum", "pattern"]
                 .into_iter()
                 .find(|k| f.message.contains(k))
                 .unwrap();
-            (f.column.as_deref().unwrap(), kind, f.count, f.rows.clone(), f.examples.clone())
+            (kind, (f.column.as_deref(), f.count, f.rows.clone(), f.examples.clone()))
         })
         .collect();
     assert_eq!(
         got,
         vec![
-            ("名稱", "unique", 1, vec![5], vec!["甲公司".to_string()]),
-            ("名稱", "required", 1, vec![2], vec![]),
-            ("名稱", "minimum length", 1, vec![3], vec!["乙".to_string()]),
-            ("名稱", "maximum length", 1, vec![4], vec!["丙股份有限公司".to_string()]),
-            ("金額", "minimum", 1, vec![2], vec!["-3.25".to_string()]),
-            ("金額", "maximum", 1, vec![5], vec!["12345.5".to_string()]),
-            ("文號", "pattern", 1, vec![3], vec!["B002".to_string()]),
+            ("unique", (Some("名稱"), 1, vec![5], vec!["甲公司".to_string()])),
+            ("required", (Some("名稱"), 1, vec![2], vec![])),
+            ("minimum length", (Some("名稱"), 1, vec![3], vec!["乙".to_string()])),
+            ("maximum length", (Some("名稱"), 1, vec![4], vec!["丙股份有限公司".to_string()])),
+            ("minimum", (Some("金額"), 1, vec![2], vec!["-3.25".to_string()])),
+            ("maximum", (Some("金額"), 1, vec![5], vec!["12345.5".to_string()])),
+            ("pattern", (Some("文號"), 1, vec![3], vec!["B002".to_string()])),
         ],
         "{}",
         describe(&findings)
@@ -522,7 +563,7 @@ fn coordinates_outside_taiwan_and_zero() {
     let findings = check(&schema, &batch);
     let coords = with_code(&findings, "coordinates");
     assert!(coords.iter().all(|f| f.severity == Severity::Error));
-    let got: Vec<(Option<&str>, u64, Vec<u64>, Vec<String>)> =
+    let got: Vec<Seen<'_>> =
         coords.iter().map(|f| (f.column.as_deref(), f.count, f.rows.clone(), f.examples.clone())).collect();
     assert_eq!(
         got,
@@ -622,12 +663,17 @@ fn yearly_series_quarterly_series_and_dates_that_are_not_series() {
     assert_eq!((f.column.as_deref(), f.count, f.examples), (Some("年度"), 1, vec!["103".to_string()]));
 
     // Quarterly, complete; a complete year series; event dates (founding years) with uneven counts and holes.
-    let quarters: Vec<String> = (0..12).map(|i| format!("{}-{:02}", 2008 + (i * 3 + 5) / 12, (i * 3 + 5) % 12 + 1)).collect();
+    let quarters: Vec<String> =
+        (0..12).map(|i| format!("{}-{:02}", 2008 + (i * 3 + 5) / 12, (i * 3 + 5) % 12 + 1)).collect();
     let (schema, batch) = table(vec![
         ids(12),
         col("統計期", FieldType::Text, texts(quarters)),
         col("year", FieldType::Integer, ints(&(2010..2022).map(Some).collect::<Vec<_>>())),
-        col("成立年", FieldType::Integer, ints(&[1990, 1990, 1990, 1990, 1991, 1993, 1993, 1993, 1993, 1995, 1996, 1996].map(Some))),
+        col(
+            "成立年",
+            FieldType::Integer,
+            ints(&[1990, 1990, 1990, 1990, 1991, 1993, 1993, 1993, 1993, 1995, 1996, 1996].map(Some)),
+        ),
     ]);
     let findings = check(&schema, &batch);
     assert!(with_code(&findings, "series_gaps").is_empty(), "{}", describe(&findings));
@@ -649,7 +695,11 @@ fn an_isolated_extreme_value_and_a_sentinel() {
         col("雨量", FieldType::Integer, ints(&rain)),
         col("人口數", FieldType::Integer, ints(&population)),
         // Identifiers are not quantities.
-        col("代碼", FieldType::Integer, ints(&(0..n).map(|i| Some(if i == 5 { 99_999_999 } else { i as i64 })).collect::<Vec<_>>())),
+        col(
+            "代碼",
+            FieldType::Integer,
+            ints(&(0..n).map(|i| Some(if i == 5 { 99_999_999 } else { i as i64 })).collect::<Vec<_>>()),
+        ),
     ]);
     let findings = check(&schema, &batch);
     let outliers = with_code(&findings, "numeric_outliers");

@@ -36,6 +36,34 @@ pub(super) enum DateClass {
     NotDate,
 }
 
+/// The usual words for "no value" in a column of numbers.
+pub(super) const MISSING_MARKERS: &[&str] = &[
+    "不詳",
+    "無資料",
+    "無",
+    "未知",
+    "不明",
+    "查無",
+    "待查",
+    "未提供",
+    "缺",
+    "空白",
+    "N/A",
+    "n/a",
+    "NA",
+    "na",
+    "-",
+    "--",
+    "—",
+    "－",
+    "…",
+    "...",
+    "*",
+    "null",
+    "NULL",
+    "None",
+];
+
 /// Trims the spaces ingest keeps in text (ASCII whitespace, ideographic and no-break spaces).
 #[inline]
 pub(super) fn trim(s: &str) -> &str {
@@ -337,7 +365,7 @@ mod tests {
     fn names() {
         assert!(named_date("發生日期") && named_date("發病日") && named_date("UpdateDate") && named_date("統計年月"));
         assert!(!named_date("區域別") && !named_date("星期"));
-        assert!(named_identifier("stationId") && named_identifier("編號") && named_identifier("CITY_SN") == false);
+        assert!(named_identifier("stationId") && named_identifier("編號") && !named_identifier("CITY_SN"));
         assert!(
             named_year("發生年度") && named_year("統計年") && named_year("year") && !named_year("當事者事故發生時年齡")
         );
