@@ -39,9 +39,10 @@ echo "findings, score, stars: $findings"
 peer_s=null
 if [ -x "$VENV/bin/frictionless" ]; then
   start=$(now)
-  "$VENV/bin/frictionless" validate --json "$CSV" > "$WORK/frictionless.json" 2>/dev/null || true
+  # frictionless refuses absolute paths ("not safe"): validate from the data directory.
+  (cd "$BENCH_DATA" && "$VENV/bin/frictionless" validate --json accidents.csv) > "$WORK/frictionless.json" 2>/dev/null || true
   peer_s=$(echo "$(now) - $start" | bc)
-  echo "frictionless validate (same CSV): ${peer_s}s"
+  echo "frictionless validate (same CSV): ${peer_s}s; $(python3 -c "import json;r=json.load(open('$WORK/frictionless.json'));t=r['tasks'][0];print('valid', r['valid'], 'rows', t['stats'].get('rows'), 'errors', t['stats']['errors'])")"
 fi
 
 mkdir -p bench/results

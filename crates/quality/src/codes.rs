@@ -304,7 +304,10 @@ mod tests {
             let row = format!("| `{}` | {} |", check.code, check.weight);
             assert!(docs.contains(&row), "docs/quality.md lacks the row {row}");
         }
-        let documented = docs.lines().filter(|l| l.starts_with("| `") && l.split('|').nth(2).is_some_and(|w| w.trim().parse::<u32>().is_ok())).count();
+        let documented = docs
+            .lines()
+            .filter(|l| l.starts_with("| `") && l.split('|').nth(2).is_some_and(|w| w.trim().parse::<u32>().is_ok()))
+            .count();
         assert_eq!(documented, CHECKS.len(), "docs/quality.md documents checks the catalogue does not have");
     }
 }
