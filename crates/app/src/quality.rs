@@ -70,9 +70,23 @@ impl Tapwater {
         Ok(done)
     }
 
-    /// Runs the table checks and the link check of a version and stores what they found (`failed`, with the
-    /// reason, when the table cannot be read). Returns the stored result.
+    /// Runs the table checks of a version and stores what they found (`failed`, with the reason, when the table
+    /// cannot be read). Returns the stored result.
+    ///
+    /// A URL source's address is judged by the source's runs — each one really fetched it, so the run that made a
+    /// version, and every later run, say whether it answers and downloads — without asking the agency's server for
+    /// the file once more. With `try_links` (an explicit re-check) the address is tried again now, with a HEAD and a
+    /// full GET.
     pub(crate) async fn check_version(&self, slug: &Slug, version: &Version) -> Result<StoredQuality, AppError> {
+        self.check_version_with(slug, version, false).await
+    }
+
+    async fn check_version_with(
+        &self,
+        slug: &Slug,
+        version: &Version,
+        try_links: bool,
+    ) -> Result<StoredQuality, AppError> {
         let started = Instant::now();
         let dataset = self
             .inner
@@ -82,7 +96,7 @@ impl Tapwater {
             .ok_or_else(|| AppError::DatasetNotFound { slug: slug.to_string() })?;
         let pipeline = self.inner.catalog.pipeline(slug, None).await?.map(|r| r.pipeline).unwrap_or_default();
         let table = self.check_table(&dataset, &pipeline, version).await;
-        let links = self.check_links(slug).await;
+        let links = if try_links { self.check_links(slug).await } else { None };
         let (status, findings, detail) = match table {
             Ok(findings) => (ArtefactStatus::Ready, findings, None),
             Err(err) => (ArtefactStatus::Failed, Vec::new(), Some(err.to_string())),
@@ -224,11 +238,27 @@ impl Tapwater {
         };
         let pipeline = catalog.pipeline(&dataset.slug, None).await?.map(|r| r.pipeline).unwrap_or_default();
         let stored = catalog.quality(&version.id).await?;
-        let links = stored
-            .as_ref()
-            .and_then(|s| s.links_json.as_deref())
-            .and_then(|text| serde_json::from_str::<LinkJson>(text).ok())
-            .map(LinkCheck::from);
+        // The newest word on a URL source's address: an explicit link check, or the last source run that ended.
+        let tried = stored.as_ref().and_then(|s| {
+            let check = s.links_json.as_deref().and_then(|text| serde_json::from_str::<LinkJson>(text).ok())?;
+            Some((s.checked_at?, LinkCheck::from(check)))
+        });
+        let runs = catalog.source_runs(&dataset.slug, 20).await.unwrap_or_default();
+        let from_run = match self.inner.catalog.get_source(&dataset.slug).await? {
+            Some(source) if source.spec.kind == SourceKind::Url => {
+                let url = redact_url(source.spec.url.as_deref().unwrap_or(""));
+                runs.iter()
+                    .find(|r| r.status.is_finished())
+                    .and_then(|run| Some((run.finished_at?, link_of_run(url, run))))
+            }
+            _ => None,
+        };
+        let links = match (tried, from_run) {
+            (Some((at, check)), Some((run_at, run))) => Some(if run_at > at { run } else { check }),
+            (Some((_, check)), None) => Some(check),
+            (None, Some((_, run))) => Some(run),
+            (None, None) => None,
+        };
         let mut paths: Vec<&str> = sources.files.iter().map(|f| f.path.as_str()).collect();
         paths.push(&version.data_path);
         paths.push(&version.original_path);
@@ -241,16 +271,14 @@ impl Tapwater {
         }
         // A URL source that found the file unchanged after this version was made keeps the data current.
         let mut last_refreshed = Some(version.created_at);
-        if let Ok(runs) = catalog.source_runs(&dataset.slug, 20).await {
-            let unchanged = runs
-                .iter()
-                .filter(|r| r.status == RunStatus::Unchanged)
-                .filter_map(|r| r.finished_at)
-                .filter(|t| *t > version.created_at)
-                .max();
-            if unchanged.is_some() {
-                last_refreshed = unchanged;
-            }
+        let unchanged = runs
+            .iter()
+            .filter(|r| r.status == RunStatus::Unchanged)
+            .filter_map(|r| r.finished_at)
+            .filter(|t| *t > version.created_at)
+            .max();
+        if unchanged.is_some() {
+            last_refreshed = unchanged;
         }
         Ok(Facts { sources, transform_log, pipeline, stored, links, stored_files_present, last_refreshed })
     }
@@ -338,7 +366,7 @@ impl Tapwater {
             None => self.inner.catalog.current_version(&parsed).await?,
         };
         if let Some(version) = version {
-            self.check_version(&parsed, &version).await?;
+            self.check_version_with(&parsed, &version, true).await?;
         }
         self.quality_report(actor, slug, seq).await
     }
@@ -424,6 +452,28 @@ impl Tapwater {
         });
         Ok(rows)
     }
+}
+
+/// What a finished source run says of its address: it answered (its HTTP status), and the file downloaded (its
+/// bytes; a `304 Not Modified` proves the file the version holds is still the one served).
+fn link_of_run(url: String, run: &tapwater_types::SourceRun) -> LinkCheck {
+    let reason = || match &run.error {
+        Some(error) => error.message.clone(),
+        None => "the source run failed".to_string(),
+    };
+    let linkable = match run.http_status {
+        Some(status) => Ok(status),
+        None => Err(reason()),
+    };
+    let downloadable = match (run.status, run.http_status) {
+        (RunStatus::Failed, _) => Err(match run.http_status {
+            Some(status) => format!("HTTP {status}"),
+            None => reason(),
+        }),
+        (_, Some(304)) => Ok(run.bytes.unwrap_or(0).max(1)),
+        _ => Ok(run.bytes.unwrap_or(0)),
+    };
+    LinkCheck { url, linkable, downloadable }
 }
 
 fn history_entry(row: QualityHistoryRow) -> QualityHistoryEntry {

@@ -234,6 +234,66 @@ async fn url_source_publishes_only_when_the_content_changes() {
     assert_eq!(agency.requests("pm25.csv"), 4);
 }
 
+/// The national portal's `linkable` and `downloadable` checks judge a URL source by its real fetches: the run that
+/// made the version (no second download from the agency), and an explicit re-check that tries the address again.
+#[tokio::test]
+async fn link_checks_try_the_source_address_for_real() {
+    let agency = FileServer::start().await;
+    agency.put("links.csv", V1, None);
+    let t = spawn_for_sources().await;
+    new_dataset(&t, "links").await;
+    let (status, _) = put_source(&t, "links", json!({"kind": "url", "url": agency.url("links.csv")})).await;
+    assert_eq!(status, StatusCode::OK);
+    let (job, _) = run_source(&t, "links").await;
+    assert_eq!(job["version"], 1, "{job}");
+    let report = wait_report(&t, "links").await;
+    let outcome = |report: &Value, code: &str| {
+        report["checks"].as_array().unwrap().iter().find(|c| c["code"] == code).unwrap()["outcome"].clone()
+    };
+    assert_eq!(outcome(&report, "linkable"), "pass", "{report}");
+    assert_eq!(outcome(&report, "downloadable"), "pass", "{report}");
+    let fetched = agency.requests("links.csv");
+    assert_eq!(fetched, 1, "the checks use the run's own fetch, not another download");
+
+    // The agency's file disappears: the next check finds the address broken, although version 1 still serves.
+    agency.put_file(
+        "links.csv",
+        File { body: b"gone".to_vec(), etag: None, content_type: "text/plain", status: Some(404) },
+    );
+    // The CLI tries the address, served by this very test process: run it off the test's runtime thread.
+    let mut command = tapwater_cli(&t);
+    command.args(["quality", "links", "--recheck", "--json"]);
+    let recheck = tokio::task::spawn_blocking(move || command.output().unwrap()).await.unwrap();
+    assert!(!recheck.status.success(), "a broken link is an error");
+    let report: Value = serde_json::from_slice(&recheck.stdout).unwrap();
+    assert!(agency.requests("links.csv") > fetched, "the address was tried again");
+    assert_eq!(outcome(&report, "linkable"), "fail", "{report}");
+    assert_eq!(outcome(&report, "downloadable"), "fail", "{report}");
+    let broken: Vec<&Value> =
+        report["findings"].as_array().unwrap().iter().filter(|f| f["code"] == "linkable").collect();
+    assert_eq!(broken.len(), 1, "{report}");
+    assert_eq!(broken[0]["severity"], "error");
+    assert!(broken[0]["message"].as_str().unwrap().contains("404"), "{}", broken[0]);
+    let links_valid = report["badge"]["criteria"].as_array().unwrap().iter().find(|c| c["name"] == "links_valid");
+    assert_eq!(links_valid.unwrap()["met"], false);
+    let (_, rows) = t.get_json(&t.url("/api/v1/datasets/links/rows")).await;
+    assert_eq!(rows["total"], 2, "the published version keeps serving");
+}
+
+/// The quality report once its checks ran.
+async fn wait_report(t: &TestApp, slug: &str) -> Value {
+    let started = Instant::now();
+    loop {
+        let (status, report) = t.get_json(&t.url(&format!("/api/v1/datasets/{slug}/quality"))).await;
+        assert_eq!(status, StatusCode::OK, "{report}");
+        if report["status"] == "ready" {
+            return report;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "checks never finished: {report}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 #[tokio::test]
 async fn server_errors_are_retried_with_backoff() {
     let agency = FileServer::start().await;
