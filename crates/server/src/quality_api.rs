@@ -182,10 +182,7 @@ pub async fn quality_history(
 
 fn document_response(actor: &Actor, document: MetadataDocument, media_type: &'static str, filename: &str) -> Response {
     let body = match document {
-        MetadataDocument::Json(value) => match serde_json::to_vec_pretty(&value) {
-            Ok(bytes) => bytes,
-            Err(_) => Vec::new(),
-        },
+        MetadataDocument::Json(value) => serde_json::to_vec_pretty(&value).unwrap_or_default(),
         MetadataDocument::Turtle(text) => text.into_bytes(),
     };
     let mut response = Response::new(Body::from(body));
