@@ -12,6 +12,7 @@ mod extract;
 pub mod gate;
 mod negotiate;
 pub mod openapi;
+mod pages;
 pub mod pipeline_api;
 pub mod quality_api;
 pub mod sources_api;
@@ -91,6 +92,7 @@ pub fn router(app: Tapwater) -> Router {
         .nest("/api/v1", api)
         .route("/healthz", get(healthz))
         .route("/", get(docs::home))
+        .route("/datasets/{slug}", get(pages::dataset_page))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(app)

@@ -1109,3 +1109,37 @@ async fn cli_prints_the_report_and_edits_metadata() {
     let output = tapwater_cli(&t).args(["quality", "clean"]).output().unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
 }
+
+/// The dataset page carries the schema.org `Dataset` a search engine reads, and shows the quality a user trusts.
+#[tokio::test]
+async fn the_dataset_page_embeds_schema_org_and_shows_quality() {
+    let t = spawn_app().await;
+    let (status, body) = t
+        .create_dataset(json!({"slug": "births", "title": "村里出生數 <2024>", "description": "內政部村里出生、死亡、結婚及離婚登記。"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let bytes = std::fs::read(fixture_path("moi_village_births_deaths_marriages_2024-10.csv")).unwrap();
+    let (status, _) = t.publish("births", "births.csv", bytes).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let report = wait_quality(&t, "births").await;
+
+    let page = t.get(&t.url("/datasets/births")).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    let html = page.text().await.unwrap();
+    assert!(html.contains("村里出生數 &lt;2024&gt;"), "the title is escaped");
+    assert!(!html.contains("https://cdn"), "nothing loaded from the Internet");
+    let start = html.find("<script type=\"application/ld+json\">").expect("JSON-LD embedded") + 35;
+    let end = start + html[start..].find("</script>").unwrap();
+    let json_ld: Value = serde_json::from_str(&html[start..end]).unwrap();
+    assert_eq!(json_ld["@type"], "Dataset");
+    assert_eq!(json_ld["name"], "村里出生數 <2024>");
+    let (_, api) = t.get_json(&t.url("/api/v1/datasets/births/schema.org.jsonld")).await;
+    assert_eq!(json_ld, api, "the page embeds exactly what the API serves");
+    assert!(html.contains(&format!("<span class=\"score\">{}</span>", report["score"])), "the score is shown");
+    for field in ["統計年月", "區域別"] {
+        assert!(html.contains(&format!("<td>{field}</td>")), "column {field} listed");
+    }
+    let missing = t.get(&t.url("/datasets/nothing-here")).await;
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+}
