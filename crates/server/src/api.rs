@@ -116,6 +116,15 @@ pub struct DatasetLinks {
     versions: String,
     /// Download URLs by format (csv, json, ndjson, parquet, original, and geojson when the table has coordinates).
     download: std::collections::BTreeMap<String, String>,
+    /// The quality report (score, stars, badge, findings).
+    quality: String,
+    /// The metadata document (主要欄位說明, contact, coverage …).
+    metadata: String,
+    /// The dataset in standard forms: `datapackage` (once published), `dcat_jsonld`, `dcat_turtle`, `schema_org`,
+    /// `data_gov_tw`.
+    standards: std::collections::BTreeMap<String, String>,
+    /// The dataset's page for people.
+    page: String,
 }
 
 /// A dataset with its schema, current version and history.
@@ -147,7 +156,23 @@ fn links(slug: &str, version: Option<&Version>) -> DatasetLinks {
             download.insert(format.to_string(), format!("{base}/download?format={format}"));
         }
     }
+    let mut standards = std::collections::BTreeMap::new();
+    if version.is_some() {
+        standards.insert("datapackage".to_string(), format!("{base}/datapackage.json"));
+    }
+    for (name, path) in [
+        ("dcat_jsonld", "dcat.jsonld"),
+        ("dcat_turtle", "dcat.ttl"),
+        ("schema_org", "schema.org.jsonld"),
+        ("data_gov_tw", "data.gov.tw.json"),
+    ] {
+        standards.insert(name.to_string(), format!("{base}/{path}"));
+    }
     DatasetLinks {
+        quality: format!("{base}/quality"),
+        metadata: format!("{base}/metadata"),
+        standards,
+        page: format!("/datasets/{slug}"),
         rows: format!("{base}/rows"),
         aggregate: format!("{base}/aggregate"),
         sql: format!("{base}/sql"),

@@ -1143,3 +1143,20 @@ async fn the_dataset_page_embeds_schema_org_and_shows_quality() {
     let missing = t.get(&t.url("/datasets/nothing-here")).await;
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
 }
+
+/// A dataset's links lead to its quality report, metadata and standard forms, and every one of them answers.
+#[tokio::test]
+async fn dataset_links_lead_to_quality_metadata_and_standards() {
+    let t = spawn_app().await;
+    t.publish_new("linked", "linked.csv", generated_csv(20)).await;
+    let (_, dataset) = t.get_json(&t.url("/api/v1/datasets/linked")).await;
+    let links = &dataset["links"];
+    let mut urls = vec![links["quality"].clone(), links["metadata"].clone(), links["page"].clone()];
+    urls.extend(links["standards"].as_object().unwrap().values().cloned());
+    assert_eq!(links["standards"].as_object().unwrap().len(), 5, "{links}");
+    for url in urls {
+        let url = url.as_str().unwrap_or_else(|| panic!("a link is missing: {links}"));
+        let response = t.get(&t.url(url)).await;
+        assert_eq!(response.status(), StatusCode::OK, "{url}");
+    }
+}
