@@ -347,6 +347,12 @@ impl Tapwater {
         };
         if !self.may_read_rows(actor, slug).await? {
             report.withhold_examples();
+        } else if report.findings.iter().any(|f| !f.examples.is_empty()) {
+            // Examples are cells of the data: on an audited dataset, showing them is a read like any other.
+            let access = self.dataset_access(slug).await?;
+            let shown = report.findings.iter().map(|f| f.examples.len() as u64).sum();
+            self.audit_read(actor, &access, "read.quality", report.version, "quality report examples".into(), shown)
+                .await?;
         }
         Ok(report)
     }

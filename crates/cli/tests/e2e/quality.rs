@@ -670,6 +670,14 @@ async fn examples_are_withheld_from_callers_who_may_not_read_the_rows() {
         let (status, _) = t.get_json(&t.url(&format!("/api/v1/datasets/{slug}/rows"))).await;
         assert!(status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN, "{level}: {status}");
     }
+    // Examples shown on an audited dataset are a read of its data, and the audit log says so; withheld ones are not.
+    let audit: Value =
+        t.client.get(t.url("/api/v1/audit?limit=10000")).bearer_auth(TOKEN).send().await.unwrap().json().await.unwrap();
+    let quality_reads = |slug: &str| {
+        audit.as_array().unwrap().iter().filter(|e| e["action"] == "read.quality" && e["dataset"] == slug).count()
+    };
+    assert!(quality_reads("cases-application") >= 1, "{audit:#}");
+    assert_eq!(quality_reads("cases-restricted"), 0, "{audit:#}");
 }
 
 #[tokio::test]
