@@ -88,8 +88,8 @@ pub struct AccessSettings {
     /// Let anyone create an account (true) or only administrators (false).
     #[arg(long, env = "TAPWATER_SIGNUP", default_value_t = true, action = clap::ArgAction::Set)]
     signup: bool,
-    /// The address people reach this server at, for links in notices (password resets); https also makes the
-    /// session cookie Secure.
+    /// The address people reach this server at, for links in notices (password resets) and in metadata exports
+    /// (DCAT, Data Package); https also makes the session cookie Secure.
     #[arg(long, env = "TAPWATER_PUBLIC_URL")]
     public_url: Option<String>,
     /// Mark the session cookie Secure even when the public URL is not https.

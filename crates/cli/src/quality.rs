@@ -42,6 +42,9 @@ pub enum MetadataCommand {
         /// A version number (default: the current version).
         #[arg(long)]
         version: Option<i64>,
+        /// The address the server is reached at, for the links in the document (as for `serve`).
+        #[arg(long, env = "TAPWATER_PUBLIC_URL")]
+        public_url: Option<String>,
     },
 }
 
@@ -85,7 +88,12 @@ fn read_json(file: &PathBuf) -> Result<serde_json::Value, AppError> {
     })
 }
 
-pub async fn metadata(config: Config, command: MetadataCommand) -> Result<(), AppError> {
+pub async fn metadata(mut config: Config, command: MetadataCommand) -> Result<(), AppError> {
+    if let MetadataCommand::Export { public_url: Some(url), .. } = &command
+        && !url.is_empty()
+    {
+        config.access.public_url = url.trim_end_matches('/').to_string();
+    }
     let app = Tapwater::open(Config { quality_in_background: false, warm_after_publish: false, ..config }).await?;
     let print = |value: &serde_json::Value| {
         println!("{}", serde_json::to_string_pretty(value).unwrap_or_default());
@@ -126,7 +134,7 @@ pub async fn metadata(config: Config, command: MetadataCommand) -> Result<(), Ap
                 );
             }
         }
-        MetadataCommand::Export { slug, format, version } => {
+        MetadataCommand::Export { slug, format, version, .. } => {
             match app.metadata_document(&Actor::System, &slug, format.format(), version).await? {
                 MetadataDocument::Json(value) => print(&value),
                 MetadataDocument::Turtle(text) => print!("{text}"),

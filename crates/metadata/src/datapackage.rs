@@ -65,7 +65,7 @@ pub fn datapackage_with_path(site: &Site, dataset: &Dataset, version: &Version, 
     }
     package.insert("version".into(), json!(version.seq.to_string()));
     package.insert("created".into(), json!(rfc3339(version.created_at)));
-    package.insert("homepage".into(), json!(urls::dataset(site, slug)));
+    package.insert("homepage".into(), json!(urls::page(site, slug)));
     package.insert("licenses".into(), json!([license(&dataset.license)]));
 
     let mut sources = vec![json!({

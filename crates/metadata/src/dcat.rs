@@ -196,7 +196,7 @@ fn add_dataset(graph: &mut Graph, site: &Site, dataset: &Dataset, version: Optio
     graph.add(&node, "dct:issued", date_time(dataset.created_at));
     graph.add(&node, "dct:modified", date_time(modified(dataset, version)));
     graph.add_opt(&node, "dcat:landingPage", metadata.landing_page.as_deref().and_then(Term::checked_iri));
-    graph.add(&node, "dcat:landingPage", node.clone());
+    graph.add(&node, "dcat:landingPage", Term::iri(&urls::page(site, slug)));
     graph.add_opt(&node, "dct:conformsTo", metadata.conforms_to.as_deref().and_then(Term::checked_iri));
     let language = metadata.language.as_deref().map_or(Some("ZHO"), language_code);
     graph.add_opt(&node, "dct:language", language.map(|code| vocab(LANGUAGE, code)));

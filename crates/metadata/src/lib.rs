@@ -83,7 +83,7 @@ impl std::error::Error for MetadataError {}
 pub mod urls {
     use super::Site;
 
-    /// The dataset (its API document, also its page): `{base}/api/v1/datasets/{slug}`.
+    /// The dataset (its API document): `{base}/api/v1/datasets/{slug}`.
     pub fn dataset(site: &Site, slug: &str) -> String {
         format!("{}/api/v1/datasets/{slug}", site.base())
     }
@@ -127,6 +127,11 @@ pub mod urls {
     /// A publisher: `{base}/api/v1/publishers/{slug}`.
     pub fn publisher(site: &Site, slug: &str) -> String {
         format!("{}/api/v1/publishers/{slug}", site.base())
+    }
+
+    /// The dataset's page for people (with the schema.org JSON-LD embedded): `{base}/datasets/{slug}`.
+    pub fn page(site: &Site, slug: &str) -> String {
+        format!("{}/datasets/{slug}", site.base())
     }
 
     /// The site's home page: `{base}/`.

@@ -26,7 +26,7 @@ pub fn schema_org(site: &Site, dataset: &Dataset, version: Option<&Version>) -> 
         (zh, _) => zh.to_string(),
     };
     out.insert("description".into(), json!(description));
-    out.insert("url".into(), json!(url));
+    out.insert("url".into(), json!(urls::page(site, slug)));
     let mut identifiers = vec![json!(url)];
     if let Some(id) = non_empty(metadata.national_id.as_ref()) {
         identifiers.push(json!({
