@@ -18,6 +18,8 @@ pub struct DemoDataset {
     pub frequency: &'static str,
     pub tags: &'static [&'static str],
     pub bytes: &'static [u8],
+    /// The dataset's metadata document (field descriptions, coverage …), when the demo shows a well-described one.
+    pub metadata: Option<&'static str>,
 }
 
 pub const DEMO_DATASETS: &[DemoDataset] = &[
@@ -32,6 +34,7 @@ pub const DEMO_DATASETS: &[DemoDataset] = &[
         frequency: "irregular",
         tags: &["登革熱", "dengue", "臺南市", "公共衛生"],
         bytes: include_bytes!("../demo/tainan_dengue_insecticide_spraying_2015-08.csv"),
+        metadata: None,
     },
     DemoDataset {
         slug: "moi-village-vital-statistics-2024-10",
@@ -44,6 +47,8 @@ pub const DEMO_DATASETS: &[DemoDataset] = &[
         frequency: "monthly",
         tags: &["人口", "population", "村里", "戶政"],
         bytes: include_bytes!("../demo/moi_village_births_deaths_marriages_2024-10.csv"),
+        // Described in full, to show what a dataset that earns the gold badge looks like.
+        metadata: Some(include_str!("../demo/moi_village_births_deaths_marriages_2024-10.metadata.json")),
     },
     DemoDataset {
         slug: "tainan-apartment-committees",
@@ -56,6 +61,7 @@ pub const DEMO_DATASETS: &[DemoDataset] = &[
         frequency: "irregular",
         tags: &["公寓大廈", "housing", "臺南市"],
         bytes: include_bytes!("../demo/tainan_apartment_management_committees_roc_slash_dates.csv"),
+        metadata: None,
     },
 ];
 
@@ -83,6 +89,11 @@ impl Tapwater {
             };
             let options = PublishOptions { create_if_missing: Some(input), ..PublishOptions::default() };
             self.publish_version(actor, demo.slug, upload, options, Arc::new(|_| {})).await?;
+            if let Some(text) = demo.metadata {
+                let metadata = serde_json::from_str(text)
+                    .map_err(|e| AppError::Internal(format!("demo metadata of {}: {e}", demo.slug)))?;
+                self.set_metadata(actor, demo.slug, metadata).await?;
+            }
             published.push(demo.slug.to_string());
         }
         Ok(published)
