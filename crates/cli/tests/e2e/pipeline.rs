@@ -244,6 +244,25 @@ async fn an_npa_series_with_the_proposed_mapping_becomes_one_table() {
     let (_, log) = t.get_json(&t.url("/api/v1/datasets/a1/transforms")).await;
     assert_eq!(log["files"].as_array().unwrap().len(), 3);
     assert_eq!(log["pipeline_revision"], 1);
+
+    // A yearly series of 2013, 2016 and 2018: the quality report names the years without a file.
+    let mut report = Value::Null;
+    for _ in 0..300 {
+        report = t.get_json(&t.url("/api/v1/datasets/a1/quality")).await.1;
+        if report["status"] == "ready" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let gaps: Vec<&Value> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "series_gaps" && f["column"] == "來源檔案")
+        .collect();
+    assert_eq!(gaps.len(), 1, "{report:#}");
+    assert_eq!(gaps[0]["examples"], json!(["2014", "2015", "2017"]), "{report:#}");
+    assert_eq!(gaps[0]["severity"], "warning");
 }
 
 #[tokio::test]

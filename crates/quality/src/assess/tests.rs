@@ -792,3 +792,60 @@ fn no_message_contains_a_value_of_the_data() {
     assert!(withheld.findings.iter().all(|f| f.examples.is_empty()));
     assert_eq!(findings(&report, "numeric_outliers")[0].examples, vec![planted[3]]);
 }
+
+fn dated_file(name: &str, iso: &str) -> TransformEntry {
+    let mut entry = log_entry("file_name_date", name, "the file name says a date", 1);
+    entry.examples =
+        vec![tapwater_types::TransformExample { row: None, before: name.to_string(), after: Some(iso.to_string()) }];
+    entry
+}
+
+#[test]
+fn a_series_of_yearly_files_with_a_missing_year_warns_series_gaps() {
+    let mut fx = Fx::well_described();
+    let years = [("A1_2013.csv", "2013-01-01"), ("A1_2014.csv", "2014-01-01"), ("A1_2016.csv", "2016-01-01")];
+    fx.sources.as_mut().unwrap().files = years.iter().map(|(name, _)| source(name, "csv", "UTF-8")).collect();
+    fx.log.as_mut().unwrap().entries.extend(years.iter().map(|(name, iso)| dated_file(name, iso)));
+    let report = fx.report();
+    assert_eq!(outcome(&report, "series_gaps"), "warn");
+    let found = findings(&report, "series_gaps");
+    assert_eq!(found.len(), 1);
+    assert_eq!((found[0].count, found[0].examples.clone()), (1, vec!["2015".to_string()]));
+    assert!(!found[0].message.contains("2015"), "{}", found[0].message);
+
+    // Every year present: no gap. Samples far apart (more missing than present): not a series, no alarm.
+    let complete = [("A1_2013.csv", "2013-01-01"), ("A1_2014.csv", "2014-01-01"), ("A1_2015.csv", "2015-01-01")];
+    let sparse = [("A1_2001.csv", "2001-01-01"), ("A1_2010.csv", "2010-01-01"), ("A1_2020.csv", "2020-01-01")];
+    for files in [complete, sparse] {
+        let mut fx = Fx::well_described();
+        fx.sources.as_mut().unwrap().files = files.iter().map(|(name, _)| source(name, "csv", "UTF-8")).collect();
+        fx.log.as_mut().unwrap().entries.extend(files.iter().map(|(name, iso)| dated_file(name, iso)));
+        assert_eq!(outcome(&fx.report(), "series_gaps"), "pass", "{files:?}");
+    }
+
+    // Monthly files of one year, one month missing.
+    let mut fx = Fx::well_described();
+    let months = [("202401.csv", "2024-01-01"), ("202402.csv", "2024-02-01"), ("202404.csv", "2024-04-01")];
+    fx.sources.as_mut().unwrap().files = months.iter().map(|(name, _)| source(name, "csv", "UTF-8")).collect();
+    fx.log.as_mut().unwrap().entries.extend(months.iter().map(|(name, iso)| dated_file(name, iso)));
+    let report = fx.report();
+    assert_eq!(findings(&report, "series_gaps")[0].examples, vec!["2024-03".to_string()]);
+}
+
+#[test]
+fn plain_years_in_file_names_count_as_periods_too() {
+    let mut fx = Fx::well_described();
+    // Ingestion dated the ROC names; the Gregorian one is read from its name.
+    let files = ["A1_roc102_2013.csv", "A1_roc105_2016.csv", "A1_2018.csv"];
+    fx.sources.as_mut().unwrap().files = files.iter().map(|name| source(name, "csv", "UTF-8")).collect();
+    let log = &mut fx.log.as_mut().unwrap().entries;
+    log.push(dated_file(files[0], "2013-01-01"));
+    log.push(dated_file(files[1], "2016-01-01"));
+    let report = fx.report();
+    let found = findings(&report, "series_gaps");
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].examples, vec!["2014", "2015", "2017"]);
+    // A name without a period: no series, no finding.
+    fx.sources.as_mut().unwrap().files[2] = source("A1_latest.csv", "csv", "UTF-8");
+    assert!(findings(&fx.report(), "series_gaps").is_empty());
+}
