@@ -61,6 +61,10 @@ fn applies(input: &AssessInput<'_>, code: &str, findings: &[Finding]) -> bool {
     }
 }
 
+/// The periods of a series of files (as year or month numbers), their unit in English and Chinese, and how one is
+/// written.
+type SeriesPeriods = (Vec<i64>, &'static str, &'static str, fn(i64) -> String);
+
 /// Gaps in a series published as one file per period (`A1_2013.csv`, `A1_2014.csv` …, merged into one version):
 /// the periods come from the dates ingestion read in the file names (`file_name_date` in the transform log). At
 /// least three dated files are needed, every file a period of its own (distinct years: yearly; else distinct
@@ -89,14 +93,13 @@ fn file_series_gaps(input: &AssessInput<'_>) -> Option<Finding> {
         keys.dedup();
         (keys.len() == dates.len()).then_some(keys)
     };
-    let (keys, label, label_zh, name): (Vec<i64>, &str, &str, fn(i64) -> String) =
-        if let Some(years) = distinct(&|d| i64::from(d.year())) {
-            (years, "years", "年", |k| k.to_string())
-        } else if let Some(months) = distinct(&|d| i64::from(d.year()) * 12 + i64::from(d.month0())) {
-            (months, "months", "個月", |k| format!("{}-{:02}", k.div_euclid(12), k.rem_euclid(12) + 1))
-        } else {
-            return None;
-        };
+    let (keys, label, label_zh, name): SeriesPeriods = if let Some(years) = distinct(&|d| i64::from(d.year())) {
+        (years, "years", "年", |k| k.to_string())
+    } else if let Some(months) = distinct(&|d| i64::from(d.year()) * 12 + i64::from(d.month0())) {
+        (months, "months", "個月", |k| format!("{}-{:02}", k.div_euclid(12), k.rem_euclid(12) + 1))
+    } else {
+        return None;
+    };
     let (first, last) = (*keys.first()?, *keys.last()?);
     let span = last - first + 1;
     let missing: Vec<i64> = (first..=last).filter(|k| keys.binary_search(k).is_err()).collect();
