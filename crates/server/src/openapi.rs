@@ -37,7 +37,7 @@ use crate::{access_api, api, quality_api, sources_api};
         access_api::apply, access_api::dataset_applications, access_api::get_application, access_api::decide,
         access_api::audit_log, access_api::audit_verify,
         quality_api::get_metadata, quality_api::put_metadata, quality_api::put_table_schema, quality_api::quality,
-        quality_api::quality_history, quality_api::datapackage, quality_api::dcat_jsonld, quality_api::dcat_turtle,
+        quality_api::quality_history, quality_api::recheck_quality, quality_api::datapackage, quality_api::dcat_jsonld, quality_api::dcat_turtle,
         quality_api::schema_org, quality_api::data_gov_tw, quality_api::catalog_jsonld, quality_api::catalog_turtle,
         quality_api::publisher_quality,
     ),

@@ -31,6 +31,7 @@ pub fn routes() -> Router<Tapwater> {
         .route("/datasets/{slug}/schema", put(put_table_schema))
         .route("/datasets/{slug}/quality", get(quality))
         .route("/datasets/{slug}/quality/history", get(quality_history))
+        .route("/datasets/{slug}/quality/recheck", axum::routing::post(recheck_quality))
         .route("/datasets/{slug}/datapackage.json", get(datapackage))
         .route("/datasets/{slug}/dcat.jsonld", get(dcat_jsonld))
         .route("/datasets/{slug}/dcat.ttl", get(dcat_turtle))
@@ -164,6 +165,27 @@ pub async fn quality(
     let report = app.quality_report(&ctx.actor, &slug, seq).await.map_err(|e| ctx.err(e))?;
     let mut response = Json(report).into_response();
     // Judged against the clock: never cached as if fixed.
+    response.headers_mut().insert(CACHE_CONTROL, private_cache_control());
+    Ok(response)
+}
+
+/// Run the checks of the current version (or `_version=N`) again now — the table checks, and a URL source's address
+/// tried anew (HEAD, then a full GET) — and answer the fresh report. Editors of the dataset's organisation.
+#[utoipa::path(post, path = "/api/v1/datasets/{slug}/quality/recheck", tag = "quality",
+    params(("slug" = String, Path, description = "Dataset slug"),
+        ("_version" = Option<i64>, Query, description = "A version number (default: the current version)")),
+    security(("api_key" = []), ("admin_token" = [])),
+    responses((status = 200, body = QualityReport), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub async fn recheck_quality(
+    State(app): State<Tapwater>,
+    ctx: Ctx,
+    Path(slug): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let seq = version_param(&ctx, raw.as_deref())?;
+    let report = app.recheck_quality(&ctx.actor, &slug, seq).await.map_err(|e| ctx.err(e))?;
+    let mut response = Json(report).into_response();
     response.headers_mut().insert(CACHE_CONTROL, private_cache_control());
     Ok(response)
 }

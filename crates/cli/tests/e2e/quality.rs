@@ -1167,4 +1167,15 @@ async fn dataset_links_lead_to_quality_metadata_and_standards() {
         let response = t.get(&t.url(url)).await;
         assert_eq!(response.status(), StatusCode::OK, "{url}");
     }
+
+    // Editors can run the checks again over HTTP; anonymous callers cannot.
+    let before = wait_quality(&t, "linked").await;
+    let recheck = t.url("/api/v1/datasets/linked/quality/recheck");
+    let anonymous = t.client.post(&recheck).send().await.unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    let response = t.client.post(&recheck).bearer_auth(TOKEN).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let fresh: Value = response.json().await.unwrap();
+    assert_eq!(fresh["status"], "ready");
+    assert!(fresh["checked_at"].as_str().unwrap() > before["checked_at"].as_str().unwrap(), "{fresh}");
 }
