@@ -431,6 +431,12 @@ impl Tapwater {
             for entry in &mut transform_log.entries {
                 entry.examples.clear();
             }
+        } else if transform_log.entries.iter().any(|e| !e.examples.is_empty()) {
+            // Examples are cells of the data: on an audited dataset, showing them is a read like any other.
+            let access = self.dataset_access(slug).await?;
+            let shown = transform_log.entries.iter().map(|e| e.examples.len() as u64).sum();
+            self.audit_read(actor, &access, "read.transforms", version.seq, "transform log examples".into(), shown)
+                .await?;
         }
         Ok(VersionTransforms {
             dataset: slug.to_string(),

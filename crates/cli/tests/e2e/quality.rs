@@ -678,6 +678,29 @@ async fn examples_are_withheld_from_callers_who_may_not_read_the_rows() {
     };
     assert!(quality_reads("cases-application") >= 1, "{audit:#}");
     assert_eq!(quality_reads("cases-restricted"), 0, "{audit:#}");
+
+    // The same holds for the examples of the transform log.
+    create(&t, json!({"slug": "log-application", "title": "金額", "publisher": "agency", "access": "application"}))
+        .await;
+    let csv = "區,金額\n東區,\"1,234\"\n北區,\"12,345\"\n南區,\"2,000\"\n";
+    publish_ok(&t, "log-application", "log.csv", csv.to_string()).await;
+    let log: Value = t
+        .client
+        .get(t.url("/api/v1/datasets/log-application/transforms"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let shown = log["transform_log"]["entries"].as_array().unwrap().iter().any(|e| e["rule"] == "thousands");
+    assert!(shown, "{log:#}");
+    let audit: Value =
+        t.client.get(t.url("/api/v1/audit?limit=10000")).bearer_auth(TOKEN).send().await.unwrap().json().await.unwrap();
+    let logged =
+        audit.as_array().unwrap().iter().any(|e| e["action"] == "read.transforms" && e["dataset"] == "log-application");
+    assert!(logged, "{audit:#}");
 }
 
 #[tokio::test]
