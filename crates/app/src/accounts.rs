@@ -123,11 +123,7 @@ pub(crate) fn sha256_hex(secret: &str) -> String {
 /// Lowercased and checked: one `@`, something on both sides, no spaces, at most 254 characters.
 pub(crate) fn normalize_email(email: &str) -> Result<String, AppError> {
     let email = email.trim().to_lowercase();
-    let valid = email.len() <= 254
-        && !email.chars().any(char::is_whitespace)
-        && matches!(email.split_once('@'), Some((local, domain)) if !local.is_empty() && domain.contains('.')
-            && !domain.starts_with('.') && !domain.ends_with('.') && !domain.contains('@'));
-    if !valid {
+    if !tapwater_types::is_email_address(&email) {
         return Err(AppError::invalid(
             "invalid_email",
             "email",

@@ -132,7 +132,7 @@ fn check_tags(tags: &[String]) -> Result<Vec<String>, AppError> {
 }
 
 /// Which drafts `actor` may see in a listing.
-pub(crate) fn drafts_for(actor: &Actor) -> Drafts {
+fn drafts_for(actor: &Actor) -> Drafts {
     if actor.is_site_admin() {
         return Drafts::All;
     }
@@ -287,20 +287,51 @@ impl Tapwater {
     /// Everyone sees the metadata of a released dataset; the column statistics of the current version (minima,
     /// maxima: values of the data) only those who may read its rows.
     pub async fn dataset_detail(&self, actor: &Actor, slug: &str) -> Result<DatasetDetail, AppError> {
-        self.authorize_dataset(actor, slug, DatasetAction::View).await?;
-        let parsed = parse_slug(slug, "slug").map_err(|_| AppError::DatasetNotFound { slug: slug.to_string() })?;
-        let dataset = self
-            .inner
-            .catalog
-            .get_dataset(&parsed)
-            .await?
-            .ok_or_else(|| AppError::DatasetNotFound { slug: slug.to_string() })?;
+        let dataset = self.visible_dataset(actor, slug).await?;
+        let parsed = dataset.slug.clone();
         let mut current = self.inner.catalog.current_version(&parsed).await?;
         if current.is_some() && !self.may_read_rows(actor, slug).await? {
             current = current.map(without_values);
         }
         let versions = self.inner.catalog.list_versions(&parsed).await?;
         Ok(DatasetDetail { dataset, current: current.map(Arc::new), versions })
+    }
+
+    /// A dataset `actor` may see (`dataset_not_found` otherwise, drafts included).
+    pub(crate) async fn visible_dataset(&self, actor: &Actor, slug: &str) -> Result<Dataset, AppError> {
+        self.authorize_dataset(actor, slug, DatasetAction::View).await?;
+        let parsed = parse_slug(slug, "slug").map_err(|_| AppError::DatasetNotFound { slug: slug.to_string() })?;
+        self.inner
+            .catalog
+            .get_dataset(&parsed)
+            .await?
+            .ok_or_else(|| AppError::DatasetNotFound { slug: slug.to_string() })
+    }
+
+    /// Every dataset `actor` may see (of one publisher, if given), page by page from the catalog: for documents
+    /// about many datasets (the DCAT catalogue, the publisher dashboard).
+    pub(crate) async fn visible_datasets(
+        &self,
+        actor: &Actor,
+        publisher: Option<Slug>,
+    ) -> Result<Vec<Dataset>, AppError> {
+        let mut query = all_datasets_query();
+        query.publisher = publisher;
+        query.drafts = drafts_for(actor);
+        let mut datasets = Vec::new();
+        loop {
+            let page = self.inner.catalog.list_datasets(&query).await?;
+            let count = page.datasets.len();
+            for dataset in page.datasets {
+                if self.authorize_dataset(actor, dataset.slug.as_str(), DatasetAction::View).await.is_ok() {
+                    datasets.push(dataset);
+                }
+            }
+            if count < query.limit as usize {
+                return Ok(datasets);
+            }
+            query.offset += u64::from(query.limit);
+        }
     }
 
     /// The metadata of version `seq`: schema, row count, original file, artefacts — and its column statistics for

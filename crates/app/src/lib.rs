@@ -42,7 +42,7 @@ pub use catalog::{DatasetDetail, DatasetList, DatasetListQuery};
 pub use config::{AccessConfig, Config};
 pub use error::{AppError, ERROR_CODES, ErrorKind};
 pub use limits::{LimiterBackend, Rate, RateLimitConfig, RateStatus};
-pub use metadata::{MetadataDocument, MetadataFormat, SchemaImport};
+pub use metadata::{MetadataDocument, MetadataFormat, SchemaImport, parse_metadata};
 pub use notify::{Notice, Notifier, NotifierConfig};
 pub use pipeline::{
     CHECK_SAMPLE_ROWS, CheckReport, PROBLEM_RULES, PipelineFormat, PipelineView, VersionTransforms, check_inputs,

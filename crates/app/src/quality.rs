@@ -25,7 +25,7 @@ use tapwater_types::{
 };
 
 use crate::access::DatasetAction;
-use crate::catalog::{all_datasets_query, parse_slug};
+use crate::catalog::parse_slug;
 use crate::publish::version_prefix;
 use crate::{AppError, Tapwater};
 
@@ -123,7 +123,7 @@ impl Tapwater {
         // The snapshot kept for the history: the assessment as of the moment the checks ran.
         let mut facts = self.facts(&dataset, version).await?;
         facts.stored = Some(stored.clone());
-        let report = self.assess_with(&dataset, Some(version), &facts, Utc::now());
+        let report = assess_facts(&dataset, Some(version), &facts, Utc::now());
         stored.score = Some(report.score);
         stored.stars = Some(report.stars.stars);
         stored.badge = Some(report.badge.level.clone());
@@ -283,68 +283,43 @@ impl Tapwater {
         Ok(Facts { sources, transform_log, pipeline, stored, links, stored_files_present, last_refreshed })
     }
 
-    fn assess_with(
+    /// The report of `version` (`None`: before the first publish) assessed at `now`.
+    async fn assess_now(
         &self,
         dataset: &Dataset,
         version: Option<&Version>,
-        facts: &Facts,
         now: DateTime<Utc>,
-    ) -> QualityReport {
-        let (table_findings, table_status, checked_at) = match &facts.stored {
-            Some(stored) => (Some(stored.findings.as_slice()), stored.status.as_str(), stored.checked_at),
-            None => (None, "pending", None),
+    ) -> Result<QualityReport, AppError> {
+        let facts = match version {
+            Some(version) => self.facts(dataset, version).await?,
+            None => Facts {
+                sources: VersionSources::default(),
+                transform_log: TransformLog::default(),
+                pipeline: self
+                    .inner
+                    .catalog
+                    .pipeline(&dataset.slug, None)
+                    .await?
+                    .map(|r| r.pipeline)
+                    .unwrap_or_default(),
+                stored: None,
+                links: None,
+                stored_files_present: false,
+                last_refreshed: None,
+            },
         };
-        assess(&AssessInput {
-            dataset,
-            version,
-            sources: version.map(|_| &facts.sources),
-            transform_log: version.map(|_| &facts.transform_log),
-            pipeline: &facts.pipeline,
-            table_findings,
-            table_status,
-            checked_at,
-            links: facts.links.as_ref(),
-            stored_files_present: facts.stored_files_present,
-            last_refreshed: facts.last_refreshed,
-            now,
-        })
+        Ok(assess_facts(dataset, version, &facts, now))
     }
 
     /// The quality report of version `seq` (the current version if `None`), assessed now. Findings' examples are
     /// withheld from callers who may not read the rows.
     pub async fn quality_report(&self, actor: &Actor, slug: &str, seq: Option<i64>) -> Result<QualityReport, AppError> {
-        self.authorize_dataset(actor, slug, DatasetAction::View).await?;
-        let parsed = parse_slug(slug, "slug").map_err(|_| AppError::DatasetNotFound { slug: slug.to_string() })?;
-        let dataset = self
-            .inner
-            .catalog
-            .get_dataset(&parsed)
-            .await?
-            .ok_or_else(|| AppError::DatasetNotFound { slug: slug.to_string() })?;
+        let dataset = self.visible_dataset(actor, slug).await?;
         let version = match seq {
             Some(seq) => Some(self.version_info(actor, slug, seq).await?),
-            None => self.inner.catalog.current_version(&parsed).await?,
+            None => self.inner.catalog.current_version(&dataset.slug).await?,
         };
-        let mut report = match &version {
-            Some(version) => {
-                let facts = self.facts(&dataset, version).await?;
-                self.assess_with(&dataset, Some(version), &facts, Utc::now())
-            }
-            None => {
-                let pipeline =
-                    self.inner.catalog.pipeline(&parsed, None).await?.map(|r| r.pipeline).unwrap_or_default();
-                let facts = Facts {
-                    sources: VersionSources::default(),
-                    transform_log: TransformLog::default(),
-                    pipeline,
-                    stored: None,
-                    links: None,
-                    stored_files_present: false,
-                    last_refreshed: None,
-                };
-                self.assess_with(&dataset, None, &facts, Utc::now())
-            }
-        };
+        let mut report = self.assess_now(&dataset, version.as_ref(), Utc::now()).await?;
         if !self.may_read_rows(actor, slug).await? {
             report.withhold_examples();
         } else if report.findings.iter().any(|f| !f.examples.is_empty()) {
@@ -410,43 +385,12 @@ impl Tapwater {
         publisher: &str,
     ) -> Result<Vec<PublisherQualityRow>, AppError> {
         let publisher_slug = self.organisation(publisher).await?.slug;
-        let mut query = all_datasets_query();
-        query.publisher = Some(publisher_slug);
-        query.drafts = crate::catalog::drafts_for(actor);
-        let mut rows = Vec::new();
         let now = Utc::now();
-        loop {
-            let page = self.inner.catalog.list_datasets(&query).await?;
-            let count = page.datasets.len();
-            for dataset in page.datasets {
-                if self.authorize_dataset(actor, dataset.slug.as_str(), DatasetAction::View).await.is_err() {
-                    continue;
-                }
-                let version = self.inner.catalog.current_version(&dataset.slug).await?;
-                let report = match &version {
-                    Some(v) => {
-                        let facts = self.facts(&dataset, v).await?;
-                        self.assess_with(&dataset, Some(v), &facts, now)
-                    }
-                    None => {
-                        let facts = Facts {
-                            sources: VersionSources::default(),
-                            transform_log: TransformLog::default(),
-                            pipeline: Pipeline::default(),
-                            stored: None,
-                            links: None,
-                            stored_files_present: false,
-                            last_refreshed: None,
-                        };
-                        self.assess_with(&dataset, None, &facts, now)
-                    }
-                };
-                rows.push(dashboard_row(&dataset, version.as_ref(), &report));
-            }
-            if count < query.limit as usize {
-                break;
-            }
-            query.offset += u64::from(query.limit);
+        let mut rows = Vec::new();
+        for dataset in self.visible_datasets(actor, Some(publisher_slug)).await? {
+            let version = self.inner.catalog.current_version(&dataset.slug).await?;
+            let report = self.assess_now(&dataset, version.as_ref(), now).await?;
+            rows.push(dashboard_row(&dataset, version.as_ref(), &report));
         }
         rows.sort_by(|a, b| {
             b.errors
@@ -480,6 +424,28 @@ fn link_of_run(url: String, run: &tapwater_types::SourceRun) -> LinkCheck {
         _ => Ok(run.bytes.unwrap_or(0)),
     };
     LinkCheck { url, linkable, downloadable }
+}
+
+/// Judges a version from what [`Tapwater::facts`] read.
+fn assess_facts(dataset: &Dataset, version: Option<&Version>, facts: &Facts, now: DateTime<Utc>) -> QualityReport {
+    let (table_findings, table_status, checked_at) = match &facts.stored {
+        Some(stored) => (Some(stored.findings.as_slice()), stored.status.as_str(), stored.checked_at),
+        None => (None, "pending", None),
+    };
+    assess(&AssessInput {
+        dataset,
+        version,
+        sources: version.map(|_| &facts.sources),
+        transform_log: version.map(|_| &facts.transform_log),
+        pipeline: &facts.pipeline,
+        table_findings,
+        table_status,
+        checked_at,
+        links: facts.links.as_ref(),
+        stored_files_present: facts.stored_files_present,
+        last_refreshed: facts.last_refreshed,
+        now,
+    })
 }
 
 fn history_entry(row: QualityHistoryRow) -> QualityHistoryEntry {

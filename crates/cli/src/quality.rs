@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
-use tapwater_app::{Actor, AppError, Config, MetadataDocument, MetadataFormat, Tapwater};
-use tapwater_types::{DatasetMetadata, QualityReport, Severity};
+use tapwater_app::{Actor, AppError, Config, MetadataDocument, MetadataFormat, Tapwater, parse_metadata};
+use tapwater_types::{QualityReport, Severity};
 
 #[derive(Args)]
 pub struct QualityArgs {
@@ -104,16 +104,23 @@ pub async fn metadata(mut config: Config, command: MetadataCommand) -> Result<()
             print(&serde_json::to_value(metadata).map_err(|e| AppError::Internal(e.to_string()))?);
         }
         MetadataCommand::Set { slug, file } => {
-            let value = read_json(&file)?;
-            let metadata: DatasetMetadata = serde_path_to_error::deserialize(value).map_err(|e| {
-                let path = e.path().to_string();
-                let inner = e.into_inner();
+            let bytes = std::fs::read(&file).map_err(|e| {
                 AppError::invalid(
-                    "invalid_metadata",
-                    format!("metadata.{path}"),
-                    format!("{}: metadata.{path}: {inner}", file.display()),
-                    format!("{}：metadata.{path}：{inner}", file.display()),
+                    "invalid_body",
+                    "file",
+                    format!("{}: {e}", file.display()),
+                    format!("{}：{e}", file.display()),
                 )
+            })?;
+            // The one line names the file and the member at fault.
+            let metadata = parse_metadata(&bytes).map_err(|e| match e {
+                AppError::InvalidInput { code, param, message, message_zh } => AppError::InvalidInput {
+                    code,
+                    param,
+                    message: format!("{}: {message}", file.display()),
+                    message_zh: format!("{}：{message_zh}", file.display()),
+                },
+                other => other,
             })?;
             let dataset = app.set_metadata(&Actor::System, &slug, metadata).await?;
             println!("{}: metadata set / 詮釋資料已更新", dataset.slug);

@@ -8,17 +8,6 @@ fn err(param: impl Into<String>, message: impl Into<String>, message_zh: impl In
     MetadataError::new(param, message, message_zh)
 }
 
-/// One `@` with text on both sides and no spaces: enough to catch a phone number or a name typed in the wrong box.
-fn is_email(value: &str) -> bool {
-    let mut parts = value.split('@');
-    match (parts.next(), parts.next(), parts.next()) {
-        (Some(local), Some(domain), None) => {
-            !local.is_empty() && !domain.is_empty() && !value.chars().any(char::is_whitespace)
-        }
-        _ => false,
-    }
-}
-
 fn check_http_url(param: &str, value: &str) -> Result<(), MetadataError> {
     match url::Url::parse(value) {
         Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => Ok(()),
@@ -41,7 +30,7 @@ fn is_oid(value: &str) -> bool {
 /// `fields[2].constraints.minimum` …) in English and Chinese.
 pub fn validate_metadata(metadata: &DatasetMetadata) -> Result<(), MetadataError> {
     if let Some(email) = metadata.contact.as_ref().and_then(|c| c.email.as_deref())
-        && !is_email(email)
+        && !tapwater_types::is_email_address(email)
     {
         return Err(err(
             "contact.email",

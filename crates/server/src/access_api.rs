@@ -5,7 +5,7 @@
 
 use axum::Json;
 use axum::extract::{Path, RawQuery, Request, State};
-use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE, SET_COOKIE};
+use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
@@ -20,6 +20,7 @@ use crate::api::{json_body, parse_number};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Ctx, param, query_pairs};
 use crate::gate::{SESSION_COOKIE, cookie};
+use crate::negotiate::csv_attachment;
 
 /// The routes of this module, merged into `/api/v1`.
 pub fn routes() -> axum::Router<Tapwater> {
@@ -459,22 +460,8 @@ pub async fn audit_log(State(app): State<Tapwater>, ctx: Ctx, RawQuery(raw): Raw
     match param(&pairs, "format") {
         None | Some("json") => Ok(Json(entries).into_response()),
         Some("csv") => {
-            let mut writer = csv::Writer::from_writer(Vec::new());
-            let encode = |writer: &mut csv::Writer<Vec<u8>>| -> Result<(), csv::Error> {
-                writer.write_record(AUDIT_CSV_HEADER)?;
-                for entry in &entries {
-                    writer.write_record(audit_csv_record(entry))?;
-                }
-                writer.flush()?;
-                Ok(())
-            };
-            encode(&mut writer).map_err(|e| ctx.err(AppError::Internal(format!("audit CSV: {e}"))))?;
-            let body = writer.into_inner().map_err(|e| ctx.err(AppError::Internal(format!("audit CSV: {e}"))))?;
-            let mut response = Response::new(axum::body::Body::from(body));
-            let h = response.headers_mut();
-            h.insert(CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
-            h.insert(CONTENT_DISPOSITION, HeaderValue::from_static("attachment; filename=\"tapwater-audit.csv\""));
-            Ok(response)
+            csv_attachment(&AUDIT_CSV_HEADER, entries.iter().map(audit_csv_record), "tapwater-audit.csv", false)
+                .map_err(|e| ctx.err(e))
         }
         Some(other) => Err(ctx.err(AppError::invalid(
             "invalid_format",

@@ -9,6 +9,31 @@ use tapwater_query::encode::OutputFormat;
 
 use crate::extract::param;
 
+/// A small table as a CSV attachment, built in memory (an audit page, a dashboard — never a data download, which
+/// streams). `bom` puts a UTF-8 byte-order mark first, so Excel in zh-TW opens Chinese text intact.
+pub fn csv_attachment<R: IntoIterator<Item = String>>(
+    header: &[&str],
+    records: impl IntoIterator<Item = R>,
+    filename: &str,
+    bom: bool,
+) -> Result<axum::response::Response, AppError> {
+    use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
+    let failed = |e: &dyn std::fmt::Display| AppError::Internal(format!("{filename}: {e}"));
+    let mut writer = csv::Writer::from_writer(if bom { b"\xEF\xBB\xBF".to_vec() } else { Vec::new() });
+    writer.write_record(header).map_err(|e| failed(&e))?;
+    for record in records {
+        writer.write_record(record).map_err(|e| failed(&e))?;
+    }
+    let body = writer.into_inner().map_err(|e| failed(&e))?;
+    let mut response = axum::response::Response::new(axum::body::Body::from(body));
+    let h = response.headers_mut();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
+        h.insert(CONTENT_DISPOSITION, value);
+    }
+    Ok(response)
+}
+
 /// Picks the response format: `_format` wins, then the `Accept` header, then JSON.
 pub fn output_format(pairs: &[(String, String)], headers: &HeaderMap) -> Result<OutputFormat, AppError> {
     if let Some(name) = param(pairs, "_format") {

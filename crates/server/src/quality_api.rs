@@ -10,16 +10,17 @@ use axum::routing::{get, put};
 use axum::{Json, Router};
 use serde::Serialize;
 use tapwater_app::{
-    Actor, AppError, MetadataDocument, MetadataFormat, PUBLISHER_QUALITY_CSV_HEADER, Tapwater,
+    Actor, AppError, MetadataDocument, MetadataFormat, PUBLISHER_QUALITY_CSV_HEADER, Tapwater, parse_metadata,
     publisher_quality_csv_record,
 };
 use tapwater_types::{
     Dataset, DatasetMetadata, PipelineRevision, PublisherQualityRow, QualityHistoryEntry, QualityReport,
 };
 
+use crate::api::parse_number;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Ctx, param, query_pairs};
-use crate::negotiate::{cache_control, private_cache_control};
+use crate::negotiate::{cache_control, csv_attachment, private_cache_control};
 
 /// Largest metadata or Table Schema document accepted.
 const MAX_DOCUMENT_BYTES: usize = 4 << 20;
@@ -70,18 +71,7 @@ pub async fn put_metadata(
     request: Request,
 ) -> Result<Json<Dataset>, ApiError> {
     let bytes = read_body(&ctx, request.into_body()).await?;
-    let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
-    let metadata: DatasetMetadata = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
-        let path = e.path().to_string();
-        let param = if path == "." { "metadata".to_string() } else { format!("metadata.{path}") };
-        let inner = e.into_inner();
-        ctx.err(AppError::invalid(
-            "invalid_metadata",
-            param.clone(),
-            format!("The metadata document is not valid at {param}: {inner}."),
-            format!("詮釋資料文件於 {param} 有誤：{inner}。"),
-        ))
-    })?;
+    let metadata = parse_metadata(&bytes).map_err(|e| ctx.err(e))?;
     Ok(Json(app.set_metadata(&ctx.actor, &slug, metadata).await.map_err(|e| ctx.err(e))?))
 }
 
@@ -133,18 +123,7 @@ async fn read_body(ctx: &Ctx, body: Body) -> Result<bytes::Bytes, ApiError> {
 }
 
 fn version_param(ctx: &Ctx, raw: Option<&str>) -> Result<Option<i64>, ApiError> {
-    let pairs = query_pairs(raw);
-    match param(&pairs, "_version") {
-        None | Some("") => Ok(None),
-        Some(text) => text.parse::<i64>().map(Some).map_err(|_| {
-            ctx.err(AppError::invalid(
-                "invalid_parameter",
-                "_version",
-                format!("_version must be a version number, not \"{text}\"."),
-                format!("_version 必須是版本號碼，而不是「{text}」。"),
-            ))
-        }),
-    }
+    parse_number(param(&query_pairs(raw), "_version"), "_version").map_err(|e| ctx.err(e))
 }
 
 /// The quality report of the current version (or `_version=N`), assessed now: 0–100 score, five-star level with
@@ -356,27 +335,10 @@ pub async fn publisher_quality(
     }
     let rows = app.publisher_quality(&ctx.actor, &slug).await.map_err(|e| ctx.err(e))?;
     let mut response = if format == "csv" {
-        let mut writer = csv::Writer::from_writer(Vec::new());
-        let encode = |writer: &mut csv::Writer<Vec<u8>>| -> Result<(), csv::Error> {
-            writer.write_record(PUBLISHER_QUALITY_CSV_HEADER)?;
-            for row in &rows {
-                writer.write_record(publisher_quality_csv_record(row))?;
-            }
-            writer.flush()?;
-            Ok(())
-        };
-        encode(&mut writer).map_err(|e| ctx.err(AppError::Internal(format!("dashboard CSV: {e}"))))?;
-        let body = writer.into_inner().map_err(|e| ctx.err(AppError::Internal(format!("dashboard CSV: {e}"))))?;
-        // A UTF-8 byte-order mark, so Excel in zh-TW opens the agency's report with its Chinese titles intact.
-        let mut bytes = b"\xEF\xBB\xBF".to_vec();
-        bytes.extend_from_slice(&body);
-        let mut response = Response::new(Body::from(bytes));
-        let h = response.headers_mut();
-        h.insert(CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
-        if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{slug}-quality.csv\"")) {
-            h.insert(CONTENT_DISPOSITION, value);
-        }
-        response
+        // With a byte-order mark: the agency's quarterly report opens in Excel with its Chinese titles intact.
+        let records = rows.iter().map(publisher_quality_csv_record);
+        csv_attachment(PUBLISHER_QUALITY_CSV_HEADER, records, &format!("{slug}-quality.csv"), true)
+            .map_err(|e| ctx.err(e))?
     } else {
         Json(rows).into_response()
     };

@@ -301,3 +301,13 @@ pub struct AuditEntry {
     /// SHA-256 over this entry's fields and `prev_hash`.
     pub hash: String,
 }
+
+/// Whether `value` has the shape of an email address: at most 254 characters, no spaces, one `@` with a local part
+/// before it and a dotted domain after it. The one rule for accounts and for dataset contacts; a link is what proves
+/// an address works.
+pub fn is_email_address(value: &str) -> bool {
+    value.len() <= 254
+        && !value.chars().any(char::is_whitespace)
+        && matches!(value.split_once('@'), Some((local, domain)) if !local.is_empty() && domain.contains('.')
+            && !domain.starts_with('.') && !domain.ends_with('.') && !domain.contains('@'))
+}

@@ -19,7 +19,7 @@ mod source;
 
 pub use access::{
     AccessApplication, AccessLevel, Actor, ApiKey, ApplicationStatus, AuditEntry, Credential, Membership, Principal,
-    Role, Scope, User,
+    Role, Scope, User, is_email_address,
 };
 pub use dataset::{
     Artefact, ArtefactStatus, Dataset, DatasetInput, DatasetPatch, Frequency, Job, JobError, JobStatus, OriginalFile,
